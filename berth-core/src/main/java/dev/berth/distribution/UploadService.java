@@ -1,0 +1,365 @@
+package dev.berth.distribution;
+
+import dev.berth.http.Exchange;
+import dev.berth.metadata.BlobDao;
+import dev.berth.metadata.Database;
+import dev.berth.metadata.RepositoryDao;
+import dev.berth.metadata.UploadDao;
+import dev.berth.metadata.UploadSession;
+import dev.berth.oci.Digest;
+import dev.berth.oci.ErrorCode;
+import dev.berth.oci.RegistryException;
+import dev.berth.oci.RepositoryName;
+import dev.berth.storage.BlobStore;
+import dev.berth.storage.BlobWriter;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
+
+/**
+ * Blob uploads (spec.md "Pushing blobs"): monolithic, chunked, streamed, resumable. The session
+ * life is documented on {@link UploadSession}.
+ *
+ * <p>The SHA-256 of what was received is kept in memory between chunks. When it is missing (the
+ * process restarted, or another node took the previous chunk) it is rebuilt by re-reading the stored
+ * prefix, so any chunk may land anywhere at any time at the cost of one re-read.
+ */
+public final class UploadService {
+  private static final Pattern UPLOAD_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+  private static final int PROGRESS_LIMIT = 4096;
+
+  /** A byte range {@code start-end} (inclusive) from a {@code Content-Range} header. */
+  public record ChunkRange(long start, long end) {
+    public static ChunkRange parse(String header) {
+      String value = header.trim();
+      if (value.startsWith("bytes ")) {
+        value = value.substring(6).trim();
+      } else if (value.startsWith("bytes=")) {
+        value = value.substring(6).trim();
+      }
+      int slash = value.indexOf('/');
+      if (slash >= 0) {
+        value = value.substring(0, slash);
+      }
+      int dash = value.indexOf('-');
+      try {
+        long start = Long.parseLong(value.substring(0, dash));
+        long end = Long.parseLong(value.substring(dash + 1));
+        if (start < 0 || end < start) {
+          throw new NumberFormatException();
+        }
+        return new ChunkRange(start, end);
+      } catch (RuntimeException e) {
+        throw new RegistryException(
+            ErrorCode.RANGE_INVALID, "invalid Content-Range: " + header);
+      }
+    }
+
+    long length() {
+      return end - start + 1;
+    }
+  }
+
+  /** Running hash of an upload's received bytes, and the lock that orders its chunks. */
+  private static final class Progress {
+    final ReentrantLock lock = new ReentrantLock();
+    MessageDigest sha256;
+    long hashed;
+    volatile long lastUsed = System.nanoTime();
+  }
+
+  private final Database database;
+  private final RepositoryDao repositories;
+  private final BlobDao blobs;
+  private final UploadDao uploads;
+  private final BlobStore store;
+  private final ConcurrentHashMap<String, Progress> progress = new ConcurrentHashMap<>();
+
+  public UploadService(
+      Database database, RepositoryDao repositories, BlobDao blobs, UploadDao uploads, BlobStore store) {
+    this.database = database;
+    this.repositories = repositories;
+    this.blobs = blobs;
+    this.uploads = uploads;
+    this.store = store;
+  }
+
+  /** Opens a session; nothing else is created until bytes arrive. */
+  public String start(RepositoryName repository) {
+    String id = UUID.randomUUID().toString();
+    long now = System.currentTimeMillis();
+    database.write(
+        c -> {
+          uploads.insert(c, new UploadSession(id, repository.value(), now, now));
+          return null;
+        });
+    return id;
+  }
+
+  /** A session's received length; BLOB_UPLOAD_UNKNOWN for unknown or foreign sessions. */
+  public long status(RepositoryName repository, String id) throws IOException {
+    session(repository, id);
+    return store.uploadSize(id);
+  }
+
+  /**
+   * Appends a chunk. With a range, it must start where the session stands (else 416, and nothing is
+   * written) and the body must have exactly its length.
+   *
+   * @return the session's length afterwards
+   */
+  public long append(RepositoryName repository, String id, ChunkRange range, Exchange body)
+      throws IOException {
+    session(repository, id);
+    Progress p = progress(id);
+    p.lock.lock();
+    try {
+      long size = store.uploadSize(id);
+      if (range != null) {
+        if (range.start() != size) {
+          throw new RegistryException(
+              ErrorCode.RANGE_INVALID,
+              "chunk starts at " + range.start() + " but the upload has " + size + " bytes",
+              Map.of("size", size));
+        }
+        long declared = body.contentLength();
+        if (declared >= 0 && declared != range.length()) {
+          throw new RegistryException(
+              ErrorCode.SIZE_INVALID,
+              "Content-Length " + declared + " does not match Content-Range length " + range.length());
+        }
+      }
+      long received = receive(id, p, size, body, range == null ? -1 : range.length());
+      touch(id);
+      return size + received;
+    } finally {
+      p.lock.unlock();
+    }
+  }
+
+  /**
+   * Completes a session with its final chunk (possibly empty): the digest is checked on the bytes
+   * actually stored; a mismatch commits nothing and cancels the session.
+   */
+  public long finish(RepositoryName repository, String id, Digest digest, Exchange body)
+      throws IOException {
+    session(repository, id);
+    Progress p = progress(id);
+    p.lock.lock();
+    try {
+      long size = store.uploadSize(id);
+      long received = receive(id, p, size, body, -1);
+      long total = size + received;
+      Digest actual = digestOf(id, p, total, digest.algorithm());
+      if (!actual.equals(digest)) {
+        cancelLocked(id);
+        throw new RegistryException(
+            ErrorCode.DIGEST_INVALID,
+            "upload content has digest " + actual + ", not " + digest,
+            Map.of("expected", digest.toString(), "actual", actual.toString()));
+      }
+      commit(repository, id, digest, total);
+      return total;
+    } finally {
+      progress.remove(id);
+      p.lock.unlock();
+    }
+  }
+
+  /** Monolithic upload in one request ({@code POST ?digest=}): no session row is ever written. */
+  public long uploadWhole(RepositoryName repository, Digest digest, Exchange body) throws IOException {
+    String id = UUID.randomUUID().toString();
+    Progress p = new Progress();
+    try {
+      long total = receive(id, p, 0, body, -1);
+      Digest actual = digestOf(id, p, total, digest.algorithm());
+      if (!actual.equals(digest)) {
+        throw new RegistryException(
+            ErrorCode.DIGEST_INVALID,
+            "upload content has digest " + actual + ", not " + digest,
+            Map.of("expected", digest.toString(), "actual", actual.toString()));
+      }
+      commit(repository, id, digest, total);
+      return total;
+    } finally {
+      store.deleteUpload(id);
+    }
+  }
+
+  public void cancel(RepositoryName repository, String id) throws IOException {
+    session(repository, id);
+    Progress p = progress(id);
+    p.lock.lock();
+    try {
+      cancelLocked(id);
+    } finally {
+      progress.remove(id);
+      p.lock.unlock();
+    }
+  }
+
+  private void cancelLocked(String id) throws IOException {
+    database.write(c -> uploads.delete(c, id));
+    store.deleteUpload(id);
+  }
+
+  /** Bytes first (atomic move), then the rows: a crash between leaves only invisible bytes. */
+  private void commit(RepositoryName repository, String id, Digest digest, long size)
+      throws IOException {
+    store.commitUpload(id, digest);
+    database.write(
+        c -> {
+          blobs.insertIfAbsent(c, digest, size);
+          long repositoryId = repositories.getOrCreate(c, repository.value());
+          blobs.link(c, repositoryId, digest);
+          uploads.delete(c, id);
+          return null;
+        });
+  }
+
+  private long receive(String id, Progress p, long size, Exchange body, long expected)
+      throws IOException {
+    if (p.sha256 == null || p.hashed != size) {
+      rehash(id, p, size);
+    }
+    MessageDigest sha256 = p.sha256;
+    long received;
+    try (BlobWriter writer = store.appendUpload(id)) {
+      received =
+          body.readBody(
+              bytes -> {
+                sha256.update(bytes.duplicate());
+                writer.write(bytes);
+              });
+      if (expected >= 0 && received != expected) {
+        // Roll back to where the chunk started so the client can resend it.
+        p.sha256 = null;
+        writer.close();
+        truncate(id, size);
+        throw new RegistryException(
+            ErrorCode.SIZE_INVALID,
+            "chunk body has " + received + " bytes but Content-Range announced " + expected);
+      }
+      writer.commit();
+    } catch (IOException | RuntimeException e) {
+      p.sha256 = null; // the stored prefix is the truth; rebuild from it next time
+      throw e;
+    }
+    p.hashed = size + received;
+    p.lastUsed = System.nanoTime();
+    return received;
+  }
+
+  private void truncate(String id, long size) throws IOException {
+    // Rewrite the prefix: rare (only on a short chunk), and keeps the driver interface small.
+    String scratch = id + ".rewind";
+    try (SeekableByteChannel in = store.openUpload(id);
+        BlobWriter out = store.driver().writer(BlobStore.uploadKey(scratch), false)) {
+      ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+      long remaining = size;
+      while (remaining > 0) {
+        buffer.clear();
+        buffer.limit((int) Math.min(buffer.capacity(), remaining));
+        int n = in.read(buffer);
+        if (n < 0) {
+          break;
+        }
+        remaining -= n;
+        buffer.flip();
+        out.write(buffer);
+      }
+      out.commit();
+    }
+    store.driver().move(BlobStore.uploadKey(scratch), BlobStore.uploadKey(id));
+    store.driver().deleteAll("uploads/" + scratch);
+  }
+
+  private void rehash(String id, Progress p, long size) throws IOException {
+    MessageDigest sha256 = newDigest("SHA-256");
+    if (size > 0) {
+      hashPrefix(id, sha256, size);
+    }
+    p.sha256 = sha256;
+    p.hashed = size;
+  }
+
+  private void hashPrefix(String id, MessageDigest md, long size) throws IOException {
+    try (SeekableByteChannel in = store.openUpload(id)) {
+      ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
+      long remaining = size;
+      while (remaining > 0) {
+        buffer.clear();
+        buffer.limit((int) Math.min(buffer.capacity(), remaining));
+        int n = in.read(buffer);
+        if (n < 0) {
+          throw new IOException("upload " + id + " is shorter than " + size + " bytes");
+        }
+        remaining -= n;
+        buffer.flip();
+        md.update(buffer);
+      }
+    }
+  }
+
+  private Digest digestOf(String id, Progress p, long total, String algorithm) throws IOException {
+    if ("sha256".equals(algorithm) && p.sha256 != null && p.hashed == total) {
+      return Digest.sha256(p.sha256.digest());
+    }
+    MessageDigest md = newDigest(Digest.jcaName(algorithm));
+    if (total > 0) {
+      hashPrefix(id, md, total);
+    }
+    return Digest.of(algorithm, md.digest());
+  }
+
+  private UploadSession session(RepositoryName repository, String id) {
+    if (id == null || !UPLOAD_ID.matcher(id).matches()) {
+      throw uploadUnknown(id);
+    }
+    UploadSession session =
+        database.read(c -> uploads.find(c, id)).orElseThrow(() -> uploadUnknown(id));
+    if (!session.repository().equals(repository.value())) {
+      throw uploadUnknown(id);
+    }
+    return session;
+  }
+
+  private void touch(String id) {
+    long now = System.currentTimeMillis();
+    database.write(
+        c -> {
+          uploads.touch(c, id, now);
+          return null;
+        });
+  }
+
+  private Progress progress(String id) {
+    if (progress.size() > PROGRESS_LIMIT) {
+      long idle = System.nanoTime() - 600_000_000_000L;
+      progress.values().removeIf(p -> p.lastUsed < idle && !p.lock.isLocked());
+    }
+    return progress.computeIfAbsent(id, key -> new Progress());
+  }
+
+  private static RegistryException uploadUnknown(String id) {
+    return new RegistryException(
+        ErrorCode.BLOB_UPLOAD_UNKNOWN,
+        "blob upload unknown to registry: " + id,
+        id == null ? null : Map.of("uuid", id.length() > 64 ? id.substring(0, 64) : id));
+  }
+
+  private static MessageDigest newDigest(String name) {
+    try {
+      return MessageDigest.getInstance(name);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package dev.berth.metadata;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Versioned schema migrations, applied in order inside one transaction each. The version table is
+ * the record of what ran; a database newer than this build is refused rather than guessed at.
+ */
+final class Migrations {
+  private static final Logger log = LoggerFactory.getLogger(Migrations.class);
+
+  record Migration(int version, String description, String resource) {}
+
+  static final List<Migration> ALL =
+      List.of(new Migration(1, "registry", "/db/migration/common/V1__registry.sql"));
+
+  private final Database database;
+
+  Migrations(Database database) {
+    this.database = database;
+  }
+
+  void migrate() {
+    database.write(
+        c -> {
+          try (Statement s = c.createStatement()) {
+            s.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                    + " description VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+          }
+          return null;
+        });
+    int current = database.write(Migrations::currentVersion);
+    int latest = ALL.getLast().version();
+    if (current > latest) {
+      throw new IllegalStateException(
+          "metadata database is at schema version "
+              + current
+              + ", newer than this build of Berth knows ("
+              + latest
+              + "); upgrade Berth");
+    }
+    for (Migration migration : ALL) {
+      if (migration.version() <= current) {
+        continue;
+      }
+      String sql = database.sqlResource(migration.resource());
+      database.write(
+          c -> {
+            // Re-check inside the transaction: another node may have migrated meanwhile.
+            if (currentVersion(c) >= migration.version()) {
+              return null;
+            }
+            try (Statement s = c.createStatement()) {
+              for (String statement : sql.split(";\\s*(\\n|$)")) {
+                String trimmed = stripComments(statement);
+                if (!trimmed.isBlank()) {
+                  s.execute(trimmed);
+                }
+              }
+            }
+            try (PreparedStatement p =
+                c.prepareStatement(
+                    "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)")) {
+              p.setInt(1, migration.version());
+              p.setString(2, migration.description());
+              p.setLong(3, System.currentTimeMillis());
+              p.executeUpdate();
+            }
+            log.info("metadata schema migrated to version {} ({})", migration.version(), migration.description());
+            return null;
+          });
+    }
+  }
+
+  private static int currentVersion(Connection c) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  private static String stripComments(String statement) {
+    StringBuilder out = new StringBuilder();
+    for (String line : statement.split("\n")) {
+      String trimmed = line.strip();
+      if (!trimmed.startsWith("--")) {
+        out.append(line).append('\n');
+      }
+    }
+    return out.toString().strip();
+  }
+}

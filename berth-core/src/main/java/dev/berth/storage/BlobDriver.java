@@ -1,0 +1,57 @@
+package dev.berth.storage;
+
+import java.io.IOException;
+import java.nio.channels.SeekableByteChannel;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * The storage SPI: a flat namespace of keys holding bytes, nothing more. Keys are
+ * {@code /}-separated paths made by {@link BlobStore} alone, never from client input. Registry
+ * logic (content addressing, digests, links) lives above this interface.
+ *
+ * <p>Every implementation passes {@code BlobDriverContract}.
+ */
+public interface BlobDriver extends AutoCloseable {
+
+  /**
+   * Opens a key for reading. A {@link java.nio.channels.FileChannel} may be returned, which lets the
+   * sender use zero-copy paths.
+   *
+   * @throws BlobNotFoundException when the key holds nothing
+   */
+  SeekableByteChannel open(String key) throws IOException;
+
+  /**
+   * Opens a key for writing. With {@code append} the writer continues after the bytes already there
+   * (a missing key is created); without it any existing content is replaced. Nothing is durable
+   * until {@link BlobWriter#commit()}.
+   */
+  BlobWriter writer(String key, boolean append) throws IOException;
+
+  /** The size of what a key holds, or empty when it holds nothing. */
+  OptionalLong stat(String key) throws IOException;
+
+  /**
+   * Moves {@code from} to {@code to} atomically, replacing what {@code to} held.
+   *
+   * @throws BlobNotFoundException when {@code from} holds nothing
+   */
+  void move(String from, String to) throws IOException;
+
+  /** Deletes a key; returns false when it held nothing. */
+  boolean delete(String key) throws IOException;
+
+  /**
+   * Deletes every key under a prefix (a "directory"), for cancelled uploads.
+   *
+   * @return how many keys were deleted
+   */
+  int deleteAll(String prefix) throws IOException;
+
+  /** Every key under a prefix ({@code prefix/...}), in no particular order. */
+  List<String> list(String prefix) throws IOException;
+
+  @Override
+  default void close() throws IOException {}
+}

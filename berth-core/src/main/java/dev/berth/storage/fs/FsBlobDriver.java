@@ -1,0 +1,207 @@
+package dev.berth.storage.fs;
+
+import dev.berth.storage.BlobDriver;
+import dev.berth.storage.BlobNotFoundException;
+import dev.berth.storage.BlobWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Keys as files under a root directory. Writes go to the file itself (an upload's own file, never
+ * a shared one); {@link #move} is an atomic rename after which the parent directory is synced, so a
+ * committed blob survives a crash whole or not at all.
+ */
+public final class FsBlobDriver implements BlobDriver {
+  private static final Pattern KEY = Pattern.compile("[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*");
+  private final Path root;
+
+  public FsBlobDriver(Path root) throws IOException {
+    this.root = Files.createDirectories(root).toRealPath();
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  private Path path(String key) {
+    if (!KEY.matcher(key).matches() || key.contains("..")) {
+      throw new IllegalArgumentException("bad storage key: " + key);
+    }
+    return root.resolve(key);
+  }
+
+  @Override
+  public SeekableByteChannel open(String key) throws IOException {
+    try {
+      return FileChannel.open(path(key), StandardOpenOption.READ);
+    } catch (NoSuchFileException e) {
+      throw new BlobNotFoundException(key);
+    }
+  }
+
+  @Override
+  public BlobWriter writer(String key, boolean append) throws IOException {
+    Path file = path(key);
+    Files.createDirectories(file.getParent());
+    FileChannel channel =
+        append
+            ? FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+            : FileChannel.open(
+                file,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+    channel.position(channel.size());
+    return new FileWriter(channel);
+  }
+
+  @Override
+  public OptionalLong stat(String key) throws IOException {
+    try {
+      BasicFileAttributes attributes = Files.readAttributes(path(key), BasicFileAttributes.class);
+      return attributes.isRegularFile() ? OptionalLong.of(attributes.size()) : OptionalLong.empty();
+    } catch (NoSuchFileException e) {
+      return OptionalLong.empty();
+    }
+  }
+
+  @Override
+  public void move(String from, String to) throws IOException {
+    Path source = path(from);
+    Path target = path(to);
+    Files.createDirectories(target.getParent());
+    try {
+      Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (NoSuchFileException e) {
+      if (!Files.exists(source)) {
+        throw new BlobNotFoundException(from);
+      }
+      throw e;
+    }
+    syncDirectory(target.getParent());
+  }
+
+  @Override
+  public boolean delete(String key) throws IOException {
+    Path file = path(key);
+    boolean deleted = Files.deleteIfExists(file);
+    if (deleted) {
+      pruneEmptyParents(file.getParent());
+    }
+    return deleted;
+  }
+
+  @Override
+  public int deleteAll(String prefix) throws IOException {
+    Path dir = path(prefix);
+    if (!Files.exists(dir)) {
+      return 0;
+    }
+    int[] count = {0};
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  if (Files.isRegularFile(p)) {
+                    count[0]++;
+                  }
+                  Files.deleteIfExists(p);
+                } catch (DirectoryNotEmptyException e) {
+                  // a concurrent writer added a file; leave the directory
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+    pruneEmptyParents(dir.getParent());
+    return count[0];
+  }
+
+  @Override
+  public List<String> list(String prefix) throws IOException {
+    Path dir = path(prefix);
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    List<String> keys = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.filter(Files::isRegularFile)
+          .forEach(p -> keys.add(root.relativize(p).toString().replace('\\', '/')));
+    }
+    return keys;
+  }
+
+  private void pruneEmptyParents(Path dir) {
+    while (dir != null && !dir.equals(root) && dir.startsWith(root)) {
+      try {
+        Files.delete(dir);
+      } catch (IOException e) {
+        return; // not empty, or already gone: stop
+      }
+      dir = dir.getParent();
+    }
+  }
+
+  private static void syncDirectory(Path dir) {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException e) {
+      // Some file systems refuse to open directories; the rename itself is still atomic.
+    }
+  }
+
+  private static final class FileWriter implements BlobWriter {
+    private final FileChannel channel;
+
+    FileWriter(FileChannel channel) {
+      this.channel = channel;
+    }
+
+    @Override
+    public void write(ByteBuffer bytes) throws IOException {
+      while (bytes.hasRemaining()) {
+        channel.write(bytes);
+      }
+    }
+
+    @Override
+    public long size() {
+      try {
+        return channel.position();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    @Override
+    public void commit() throws IOException {
+      try (channel) {
+        channel.force(false);
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      channel.close();
+    }
+  }
+}
