@@ -21,6 +21,7 @@ import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -102,7 +103,10 @@ public final class HttpServer implements AutoCloseable {
     connector.setIdleTimeout(300_000);
     connector.setAcceptQueueSize(1024);
     server.addConnector(connector);
-    server.setHandler(new Root());
+    // GracefulHandler lets requests in flight finish on stop, up to the stop timeout.
+    GracefulHandler graceful = new GracefulHandler();
+    graceful.setHandler(new Root());
+    server.setHandler(graceful);
   }
 
   /** Routes requests whose path starts with {@code prefix} to an endpoint (first match wins). */
