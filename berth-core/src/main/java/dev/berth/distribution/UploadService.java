@@ -155,6 +155,18 @@ public final class UploadService {
     p.lock.lock();
     try {
       long size = store.uploadSize(id);
+      if (size == 0 && isStored(digest)) {
+        try {
+          long total = verifyOnly(digest, body);
+          linkStored(repository, id, digest);
+          return total;
+        } catch (RegistryException e) {
+          if (e.code() == ErrorCode.DIGEST_INVALID) {
+            cancelLocked(id);
+          }
+          throw e;
+        }
+      }
       long received = receive(id, p, size, body, -1);
       long total = size + received;
       Digest actual = digestOf(id, p, total, digest.algorithm());
@@ -176,6 +188,11 @@ public final class UploadService {
   /** Monolithic upload in one request ({@code POST ?digest=}): no session row is ever written. */
   public long uploadWhole(RepositoryName repository, Digest digest, Exchange body) throws IOException {
     String id = UUID.randomUUID().toString();
+    if (isStored(digest)) {
+      long total = verifyOnly(digest, body);
+      linkStored(repository, null, digest);
+      return total;
+    }
     Progress p = new Progress();
     try {
       long total = receive(id, p, 0, body, -1);
@@ -208,6 +225,47 @@ public final class UploadService {
   private void cancelLocked(String id) throws IOException {
     database.write(c -> uploads.delete(c, id));
     store.deleteUpload(id);
+  }
+
+  /** True when the digest's bytes are committed already (recorded and present in storage). */
+  private boolean isStored(Digest digest) throws IOException {
+    return database.read(c -> blobs.size(c, digest)).isPresent() && store.stat(digest).isPresent();
+  }
+
+  /**
+   * Content-addressed dedupe: the bytes of a stored digest are hashed as they arrive but not
+   * written again (no disk write, no fsync). The client still sends them all and the digest is
+   * still checked on exactly what was received.
+   */
+  private long verifyOnly(Digest digest, Exchange body) throws IOException {
+    MessageDigest md = newDigest(digest.jcaName());
+    long total = body.readBody(md::update);
+    Digest actual = Digest.of(digest.algorithm(), md.digest());
+    if (!actual.equals(digest)) {
+      throw new RegistryException(
+          ErrorCode.DIGEST_INVALID,
+          "upload content has digest " + actual + ", not " + digest,
+          Map.of("expected", digest.toString(), "actual", actual.toString()));
+    }
+    return total;
+  }
+
+  /** Links an already stored blob and ends the session, in one transaction. */
+  private void linkStored(RepositoryName repository, String id, Digest digest) {
+    database.write(
+        c -> {
+          if (blobs.size(c, digest).isEmpty()) {
+            // Removed between the check and now; the client must push again.
+            throw new RegistryException(
+                ErrorCode.BLOB_UPLOAD_INVALID, "blob " + digest + " was removed meanwhile; retry the upload");
+          }
+          long repositoryId = repositories.getOrCreate(c, repository.value());
+          blobs.link(c, repositoryId, digest);
+          if (id != null) {
+            uploads.delete(c, id);
+          }
+          return null;
+        });
   }
 
   /** Bytes first (atomic move), then the rows: a crash between leaves only invisible bytes. */
