@@ -189,6 +189,11 @@ public final class ConfigLoader {
       if (existing == null) {
         throw new ConfigException("unknown configuration key '" + key + "'");
       }
+      JsonNode value = field.getValue();
+      if (value.isNull() || (existing.isObject() && value.isTextual() && value.asText().isEmpty())) {
+        // "key: ~", or "section:" whose keys are all commented out: not set, so the default stays.
+        continue;
+      }
       if (existing.isObject() && field.getValue().isObject()) {
         merge((ObjectNode) existing, (ObjectNode) field.getValue(), key + ".");
       } else if (existing.isObject() && !field.getValue().isNull()) {

@@ -36,7 +36,8 @@ final class ByteRange {
       }
       long start = Long.parseLong(first);
       long end = last.isEmpty() ? length - 1 : Long.parseLong(last);
-      if (start < 0 || end < start) {
+      // An open-ended range past the end is unsatisfiable, not invalid: test the end only if given.
+      if (start < 0 || (!last.isEmpty() && end < start)) {
         return null;
       }
       if (start >= length) {

@@ -29,6 +29,8 @@ public final class ManifestParser {
   private final ObjectMapper json =
       JsonMapper.builder()
           .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+          // "{...}{...}" is not one manifest; clients that parse the stored bytes would fail.
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
           .build();
@@ -139,7 +141,10 @@ public final class ManifestParser {
       throw invalid(where + ".digest: " + e.getMessage());
     }
     JsonNode size = node.get("size");
-    if (size == null || !size.canConvertToExactIntegral() || size.asLong() < 0) {
+    if (size == null
+        || !size.canConvertToExactIntegral()
+        || !size.canConvertToLong() // asLong() would wrap 2^64 + 7 to 7
+        || size.asLong() < 0) {
       throw invalid(where + ".size must be a non-negative integer");
     }
     return new Descriptor(

@@ -98,8 +98,9 @@ public final class ManifestService {
           List<Digest> missingChildren =
               manifests.absent(c, repositoryId, manifest.requiredManifests());
           if (!missingChildren.isEmpty()) {
+            // spec.md "Push": a missing referenced manifest MUST give MANIFEST_BLOB_UNKNOWN too.
             throw new RegistryException(
-                ErrorCode.MANIFEST_UNKNOWN,
+                ErrorCode.MANIFEST_BLOB_UNKNOWN,
                 "index references manifest " + missingChildren.getFirst() + " unknown to " + repository,
                 Map.of("digest", missingChildren.getFirst().toString()));
           }

@@ -326,6 +326,10 @@ public final class RegistryHandler {
     int n = pageSize(exchange, MAX_PAGE);
     String last = exchange.query("last");
     List<String> names = repositories.tags(repository, last, n + 1);
+    if (n == 0) {
+      // Spec: n=0 is an empty list without a Link (the query above still checks the name).
+      names = List.of();
+    }
     boolean more = names.size() > n;
     if (more) {
       names = names.subList(0, n);

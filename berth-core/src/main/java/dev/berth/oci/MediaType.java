@@ -22,11 +22,12 @@ public final class MediaType {
   private MediaType() {}
 
   public static boolean isIndex(String mediaType) {
-    return INDEXES.contains(mediaType);
+    return mediaType != null && INDEXES.contains(mediaType);
   }
 
   public static boolean isManifestType(String mediaType) {
-    return IMAGE_MANIFESTS.contains(mediaType) || INDEXES.contains(mediaType);
+    // Set.of(...).contains(null) throws: a request without Content-Type must not become a 500.
+    return mediaType != null && (IMAGE_MANIFESTS.contains(mediaType) || INDEXES.contains(mediaType));
   }
 
   /** The media type without parameters ({@code ; charset=…}), lower-cased. */

@@ -48,8 +48,13 @@ public final class FsBlobDriver implements BlobDriver {
 
   @Override
   public SeekableByteChannel open(String key) throws IOException {
+    Path file = path(key);
+    if (Files.isDirectory(file)) {
+      // Linux opens a directory for reading; it is a prefix, not a key, so it holds nothing.
+      throw new BlobNotFoundException(key);
+    }
     try {
-      return FileChannel.open(path(key), StandardOpenOption.READ);
+      return FileChannel.open(file, StandardOpenOption.READ);
     } catch (NoSuchFileException e) {
       throw new BlobNotFoundException(key);
     }

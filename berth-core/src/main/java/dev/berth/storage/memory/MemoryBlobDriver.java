@@ -6,6 +6,7 @@ import dev.berth.storage.BlobWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.channels.SeekableByteChannel;
 import java.util.ArrayList;
@@ -117,7 +118,10 @@ public final class MemoryBlobDriver implements BlobDriver {
     }
 
     @Override
-    public int read(ByteBuffer dst) {
+    public int read(ByteBuffer dst) throws ClosedChannelException {
+      if (!open) {
+        throw new ClosedChannelException();
+      }
       if (position >= bytes.length) {
         return -1;
       }
@@ -139,6 +143,9 @@ public final class MemoryBlobDriver implements BlobDriver {
 
     @Override
     public SeekableByteChannel position(long newPosition) {
+      if (newPosition < 0) {
+        throw new IllegalArgumentException("negative position: " + newPosition);
+      }
       position = (int) Math.min(newPosition, Integer.MAX_VALUE);
       return this;
     }
