@@ -11,12 +11,17 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,9 +32,14 @@ import org.sqlite.SQLiteConfig;
  * Connection} from {@link #read} or {@link #write} and never manage transactions themselves, so a
  * service can make several DAO calls commit together.
  *
- * <p>On SQLite (the embedded default) there is one writer connection behind a lock, because SQLite
- * admits one writer at a time and queueing in the process is cheaper than busy-retrying in the
- * database; readers use a small pool and, in WAL mode, never wait for the writer.
+ * <p>On SQLite (the embedded default) there is one writer connection, because SQLite admits one
+ * writer at a time and queueing in the process is cheaper than busy-retrying in the database;
+ * readers use a small pool and, in WAL mode, never wait for the writer.
+ *
+ * <p>Writes are group-committed: one writer thread takes every unit of work waiting in the queue,
+ * runs each inside its own savepoint (a unit that fails is rolled back alone and its caller gets
+ * its exception), then commits them all with one sync to disk. Every caller returns only after
+ * that commit, so durability is unchanged while concurrent writers share the cost of the sync.
  */
 public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
@@ -44,7 +54,10 @@ public final class Database implements AutoCloseable {
   private final String url;
   private final Dialect dialect;
   private final Connection writer;
-  private final ReentrantLock writeLock = new ReentrantLock();
+  private final ReentrantLock closeLock = new ReentrantLock();
+  private final BlockingQueue<Pending<?>> pending = new LinkedBlockingQueue<>();
+  private final Thread writerThread;
+  private volatile boolean closed;
   private final BlockingQueue<Connection> readers;
   private final List<Connection> all = new ArrayList<>();
 
@@ -56,6 +69,79 @@ public final class Database implements AutoCloseable {
     this.readers.addAll(readerList);
     this.all.add(writer);
     this.all.addAll(readerList);
+    this.writerThread = Thread.ofPlatform().daemon().name("berth-db-writer").start(this::writeLoop);
+  }
+
+  /** A unit of work waiting for the writer thread, and where its outcome goes. */
+  private static final class Pending<T> {
+    final Work<T> work;
+    final CompletableFuture<T> outcome = new CompletableFuture<>();
+    T value;
+    Throwable failure;
+
+    Pending(Work<T> work) {
+      this.work = work;
+    }
+
+    void run(Connection connection) throws SQLException {
+      Savepoint savepoint = connection.setSavepoint();
+      try {
+        value = work.run(connection);
+        connection.releaseSavepoint(savepoint);
+      } catch (Throwable t) {
+        connection.rollback(savepoint);
+        connection.releaseSavepoint(savepoint);
+        failure = t;
+      }
+    }
+
+    void complete() {
+      if (failure != null) {
+        outcome.completeExceptionally(failure);
+      } else {
+        outcome.complete(value);
+      }
+    }
+  }
+
+  private static final int MAX_BATCH = 128;
+
+  private void writeLoop() {
+    List<Pending<?>> batch = new ArrayList<>(MAX_BATCH);
+    while (!closed || !pending.isEmpty()) {
+      try {
+        Pending<?> first = pending.poll(200, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        pending.drainTo(batch, MAX_BATCH - 1);
+        try {
+          for (Pending<?> unit : batch) {
+            unit.run(writer);
+          }
+          writer.commit();
+          batch.forEach(Pending::complete);
+        } catch (SQLException | RuntimeException e) {
+          rollbackQuietly();
+          for (Pending<?> unit : batch) {
+            unit.outcome.completeExceptionally(e);
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (Throwable t) {
+        log.error("metadata writer failed", t);
+        batch.forEach(unit -> unit.outcome.completeExceptionally(t));
+      } finally {
+        batch.clear();
+      }
+    }
+    for (Pending<?> unit; (unit = pending.poll()) != null; ) {
+      unit.outcome.completeExceptionally(
+          new RegistryException(ErrorCode.UNAVAILABLE, "metadata database is closed"));
+    }
   }
 
   /** Opens an embedded SQLite database at a {@code jdbc:sqlite:} URL and migrates it. */
@@ -128,27 +214,39 @@ public final class Database implements AutoCloseable {
 
   /**
    * Runs work in one transaction: committed when it returns, rolled back when it throws (a {@link
-   * RegistryException} passes through unchanged).
+   * RegistryException} passes through unchanged). Work runs on the writer thread; work that calls
+   * {@code write} again joins the transaction it is already in.
    */
   public <T> T write(Work<T> work) {
-    writeLock.lock();
-    try {
+    if (Thread.currentThread() == writerThread) {
       try {
-        T result = work.run(writer);
-        writer.commit();
-        return result;
-      } catch (RuntimeException | SQLException e) {
-        rollbackQuietly();
-        if (e instanceof SQLException sql) {
-          throw unavailable(sql);
-        }
-        throw (RuntimeException) e;
-      } catch (Error e) {
-        rollbackQuietly();
-        throw e;
+        return work.run(writer);
+      } catch (SQLException e) {
+        throw unavailable(e);
       }
-    } finally {
-      writeLock.unlock();
+    }
+    if (closed) {
+      throw new RegistryException(ErrorCode.UNAVAILABLE, "metadata database is closed");
+    }
+    Pending<T> unit = new Pending<>(work);
+    pending.add(unit);
+    try {
+      return unit.outcome.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RegistryException(ErrorCode.UNAVAILABLE, "interrupted", null, e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof SQLException sql) {
+        throw unavailable(sql);
+      }
+      if (cause instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      if (cause instanceof Error error) {
+        throw error;
+      }
+      throw new IllegalStateException(cause);
     }
   }
 
@@ -203,8 +301,17 @@ public final class Database implements AutoCloseable {
 
   @Override
   public void close() {
-    writeLock.lock();
+    closeLock.lock();
     try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      try {
+        writerThread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       for (Connection connection : all) {
         try {
           connection.close();
@@ -213,7 +320,7 @@ public final class Database implements AutoCloseable {
         }
       }
     } finally {
-      writeLock.unlock();
+      closeLock.unlock();
     }
   }
 }
