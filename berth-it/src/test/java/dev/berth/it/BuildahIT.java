@@ -23,7 +23,8 @@ class BuildahIT {
   @Test
   void buildahBuildsFromScratchAndPushes() throws IOException {
     Path work = BERTH.directory("buildah");
-    byte[] greeting = ("hello from buildah " + System.nanoTime() + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] greeting =
+        ("hello from buildah " + System.nanoTime() + "\n").getBytes(StandardCharsets.UTF_8);
     Path file = Files.write(work.resolve("hello.txt"), greeting);
 
     String container = tools.buildah("from", "scratch").strip();

@@ -49,7 +49,9 @@ class ConcurrentPushIT {
       assertThat(pulledImage.manifest().digest())
           .as("app-%d", n)
           .isEqualTo(images.get(n).manifest().digest());
-      assertThat(pulledImage.layerDigests()).as("app-%d", n).isEqualTo(images.get(n).layerDigests());
+      assertThat(pulledImage.layerDigests())
+          .as("app-%d", n)
+          .isEqualTo(images.get(n).layerDigests());
     }
   }
 

@@ -2,6 +2,8 @@ package dev.berth.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.cloud.tools.jib.api.Containerizer;
 import com.google.cloud.tools.jib.api.Jib;
 import com.google.cloud.tools.jib.api.JibContainer;
@@ -9,8 +11,6 @@ import com.google.cloud.tools.jib.api.JibContainerBuilder;
 import com.google.cloud.tools.jib.api.RegistryImage;
 import com.google.cloud.tools.jib.api.buildplan.AbsoluteUnixPath;
 import com.google.cloud.tools.jib.api.buildplan.ImageFormat;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.testkit.BerthExtension;
 import dev.berth.testkit.OciImages;
 import dev.berth.testkit.OciLayout;
@@ -49,7 +49,8 @@ class JibIT {
                 + " System.out.println(\"hello from berth\"); } }");
     JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
     int status =
-        compiler.run(null, null, null, "--release", "17", "-d", work.toString(), sourceFile.toString());
+        compiler.run(
+            null, null, null, "--release", "17", "-d", work.toString(), sourceFile.toString());
     assertThat(status).as("javac exit status").isZero();
 
     Manifest manifest = new Manifest();
@@ -117,7 +118,9 @@ class JibIT {
     Image image = pulled.readImage("app");
     assertThat(image.manifest().digest()).isEqualTo(digest);
     assertThat(image.config().digest()).isEqualTo(container.getImageId().toString());
-    assertThat(image.layerDigests()).hasSize(3).startsWith(base.layerDigests().toArray(String[]::new));
+    assertThat(image.layerDigests())
+        .hasSize(3)
+        .startsWith(base.layerDigests().toArray(String[]::new));
     assertThat(pulled.readLayerFiles(image.layers().get(2)))
         .hasEntrySatisfying(
             "app/hello.jar", content -> assertThat(content).isEqualTo(readAllBytes(jar)));

@@ -44,8 +44,7 @@ class LargeLayerIT {
     BERTH.tools().copy(BERTH.docker("large/image:v1"), "oci:" + back + ":large");
     OciLayout pulled = OciLayout.open(back);
     pulled.verifyComplete("large");
-    assertThat(pulled.readImage("large").manifest().digest())
-        .isEqualTo(image.manifest().digest());
+    assertThat(pulled.readImage("large").manifest().digest()).isEqualTo(image.manifest().digest());
     assertThat(pulled.readImage("large").layerDigests()).isEqualTo(image.layerDigests());
   }
 

@@ -7,6 +7,7 @@ import dev.berth.testkit.ContainerTools;
 import dev.berth.testkit.OciImages;
 import dev.berth.testkit.OciLayout;
 import dev.berth.testkit.OciLayout.Image;
+import dev.berth.testkit.OciLayout.Index;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +48,26 @@ class PodmanIT {
     String byDigest = BERTH.hostPort() + "/podman/app@" + pushedDigest;
     assertThat(lastLine(tools.podman("pull", "-q", "--tls-verify=false", byDigest)))
         .isEqualTo(imageId);
+  }
+
+  @Test
+  void podmanPicksItsPlatformFromAMultiPlatformIndex() {
+    Path source = BERTH.directory("podman-multi");
+    Index index = OciImages.multiPlatformIndex(source, "multi", 12);
+    tools.copy("oci:" + source + ":multi", BERTH.docker("podman/multi:v1"), "--all");
+    String reference = BERTH.hostPort() + "/podman/multi:v1";
+
+    String amd64 =
+        lastLine(
+            tools.podman(
+                "pull", "-q", "--tls-verify=false", "--platform", "linux/amd64", reference));
+    String arm64 =
+        lastLine(
+            tools.podman(
+                "pull", "-q", "--tls-verify=false", "--platform", "linux/arm64", reference));
+
+    assertThat("sha256:" + amd64).isEqualTo(index.images().get(0).config().digest());
+    assertThat("sha256:" + arm64).isEqualTo(index.images().get(1).config().digest());
   }
 
   private static String lastLine(String output) {

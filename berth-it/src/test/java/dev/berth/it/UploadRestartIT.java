@@ -68,7 +68,8 @@ class UploadRestartIT {
   }
 
   /** PATCHes bytes [from, to) of {@code blob}; returns the next Location. */
-  private static String patch(RegistryClient client, String location, byte[] blob, int from, int to) {
+  private static String patch(
+      RegistryClient client, String location, byte[] blob, int from, int to) {
     Response response =
         client.patch(
             location,

@@ -21,10 +21,14 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * @RegisterExtension static final BerthExtension BERTH = new BerthExtension();
  * }</pre>
  *
- * <p>When a test fails, the server's log is printed to stderr and the directory is kept (its path is
- * printed) so the data can be inspected; otherwise it is deleted after the class.
+ * <p>When a test fails, the server's log is printed to stderr and the directory is kept (its path
+ * is printed) so the data can be inspected; otherwise it is deleted after the class, unless the
+ * system property {@value #KEEP_PROPERTY} is {@code true}.
  */
 public final class BerthExtension implements BeforeAllCallback, AfterAllCallback, TestWatcher {
+
+  /** Set this system property to {@code true} to keep the directories of passing classes too. */
+  public static final String KEEP_PROPERTY = "berth.it.keep";
 
   private static final int LOG_TAIL_CHARACTERS = 20_000;
 
@@ -48,7 +52,9 @@ public final class BerthExtension implements BeforeAllCallback, AfterAllCallback
     workDirectory =
         Files.createTempDirectory(
             // lower case: podman names images pulled from an oci: path after the path
-            "berth-it-" + context.getRequiredTestClass().getSimpleName().toLowerCase(Locale.ROOT) + "-");
+            "berth-it-"
+                + context.getRequiredTestClass().getSimpleName().toLowerCase(Locale.ROOT)
+                + "-");
     BerthProcess.Builder builder = BerthProcess.builder(workDirectory.resolve("data"));
     options.accept(builder);
     berth = builder.start();
@@ -64,7 +70,10 @@ public final class BerthExtension implements BeforeAllCallback, AfterAllCallback
       tools.close();
     }
     if (failed || context.getExecutionException().isPresent()) {
-      System.err.println("Kept the data of the failed " + context.getDisplayName() + " in " + workDirectory);
+      System.err.println(
+          "Kept the data of the failed " + context.getDisplayName() + " in " + workDirectory);
+    } else if (Boolean.getBoolean(KEEP_PROPERTY)) {
+      System.err.println("Kept the data of " + context.getDisplayName() + " in " + workDirectory);
     } else {
       deleteRecursively(workDirectory);
     }

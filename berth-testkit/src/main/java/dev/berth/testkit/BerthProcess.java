@@ -23,10 +23,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * A Berth server running as a child JVM ({@code java -jar berth.jar serve}), the way users run it.
  *
- * <p>The port is picked once and kept, so {@link #start()} after {@link #stop()} or {@link #kill9()}
- * brings the same registry back on the same address and data directory. The child's stdout and
- * stderr go to {@value #LOG_FILE_NAME} in the data directory; {@link #log()} returns it for failure
- * messages.
+ * <p>The port is picked once and kept, so {@link #start()} after {@link #stop()} or {@link
+ * #kill9()} brings the same registry back on the same address and data directory. The child's
+ * stdout and stderr go to {@value #LOG_FILE_NAME} in the data directory; {@link #log()} returns it
+ * for failure messages.
  *
  * <p>Deliberately free of berth-core types: it tests the jar from the outside.
  */
@@ -78,7 +78,8 @@ public final class BerthProcess implements AutoCloseable {
   }
 
   /**
-   * Starts the child process and waits until {@code GET /v2/} answers 200.
+   * Starts the child process and waits until {@code GET /v2/} answers 200 (or 401, when
+   * authentication is on).
    *
    * @throws IllegalStateException if it is already running, exits early or is not ready in time
    */
@@ -131,7 +132,8 @@ public final class BerthProcess implements AutoCloseable {
       }
       try {
         HttpResponse<Void> response = http.send(ping, HttpResponse.BodyHandlers.discarding());
-        if (response.statusCode() == 200) {
+        // 401 is a ready registry with authentication switched on.
+        if (response.statusCode() == 200 || response.statusCode() == 401) {
           return;
         }
         lastProblem = "GET /v2/ answered " + response.statusCode();
@@ -223,7 +225,9 @@ public final class BerthProcess implements AutoCloseable {
     return dataDirectory.resolve(LOG_FILE_NAME);
   }
 
-  /** Everything the process (and earlier runs on this data directory) wrote to stdout and stderr. */
+  /**
+   * Everything the process (and earlier runs on this data directory) wrote to stdout and stderr.
+   */
   public String log() {
     try {
       return Files.exists(logFile()) ? Files.readString(logFile(), StandardCharsets.UTF_8) : "";

@@ -108,7 +108,12 @@ public final class ContainerTools implements AutoCloseable {
 
   private List<String> storageOptions() {
     return List.of(
-        "--root", storageRoot.toString(), "--runroot", runRoot.toString(), "--storage-driver", "vfs");
+        "--root",
+        storageRoot.toString(),
+        "--runroot",
+        runRoot.toString(),
+        "--storage-driver",
+        "vfs");
   }
 
   private byte[] run(String tool, List<String> globalOptions, String... arguments) {
@@ -158,7 +163,9 @@ public final class ContainerTools implements AutoCloseable {
       Files.delete(stderr);
       String described =
           String.join(" ", command)
-              + (finished ? " exited with " + process.exitValue() : " did not finish within " + TIMEOUT)
+              + (finished
+                  ? " exited with " + process.exitValue()
+                  : " did not finish within " + TIMEOUT)
               + "\n--- stdout:\n"
               + new String(out, StandardCharsets.UTF_8)
               + "\n--- stderr:\n"

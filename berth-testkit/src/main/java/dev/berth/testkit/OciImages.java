@@ -68,10 +68,16 @@ public final class OciImages {
     Layer shared = layout.writeLayer(seed * 1000, 1, FILE_SIZE);
     Image amd64 =
         layout.writeImage(
-            null, "linux", "amd64", List.of(shared, layout.writeLayer(seed * 1000 + 1, 1, FILE_SIZE)));
+            null,
+            "linux",
+            "amd64",
+            List.of(shared, layout.writeLayer(seed * 1000 + 1, 1, FILE_SIZE)));
     Image arm64 =
         layout.writeImage(
-            null, "linux", "arm64", List.of(shared, layout.writeLayer(seed * 1000 + 2, 1, FILE_SIZE)));
+            null,
+            "linux",
+            "arm64",
+            List.of(shared, layout.writeLayer(seed * 1000 + 2, 1, FILE_SIZE)));
     return layout.writeIndex(tag, List.of(amd64, arm64));
   }
 }

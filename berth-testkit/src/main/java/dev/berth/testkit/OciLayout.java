@@ -33,9 +33,9 @@ import java.util.zip.GZIPOutputStream;
  * skopeo's {@code oci:DIR:TAG} transport reads and writes it.
  *
  * <p>{@link #create} starts an empty layout to write images into, in pure Java and with
- * deterministic content: the same seeds give the same digests. {@link #open} reads one a tool wrote,
- * and {@link #verifyComplete} checks that everything a tag points at is present and intact — what
- * "the image pulled back completely" means.
+ * deterministic content: the same seeds give the same digests. {@link #open} reads one a tool
+ * wrote, and {@link #verifyComplete} checks that everything a tag points at is present and intact —
+ * what "the image pulled back completely" means.
  */
 public final class OciLayout {
 
@@ -43,7 +43,8 @@ public final class OciLayout {
   public static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
   public static final String OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
   public static final String OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
-  public static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+  public static final String DOCKER_MANIFEST =
+      "application/vnd.docker.distribution.manifest.v2+json";
   public static final String DOCKER_MANIFEST_LIST =
       "application/vnd.docker.distribution.manifest.list.v2+json";
 
@@ -220,11 +221,7 @@ public final class OciLayout {
     Blob manifestBlob = writeBlob(OCI_MANIFEST, bytes(manifest));
     Image image =
         new Image(
-            manifestBlob,
-            configBlob,
-            layers.stream().map(Layer::blob).toList(),
-            os,
-            architecture);
+            manifestBlob, configBlob, layers.stream().map(Layer::blob).toList(), os, architecture);
     if (tag != null) {
       tag(tag, manifestBlob);
     }

@@ -30,7 +30,9 @@ final class TarWriter implements AutoCloseable {
     pad(content.length);
   }
 
-  /** A file of {@code size} random bytes drawn from {@code random}, written without buffering it. */
+  /**
+   * A file of {@code size} random bytes drawn from {@code random}, written without buffering it.
+   */
   void randomFile(String name, long size, SplittableRandom random) throws IOException {
     header(name, size, '0', 0644);
     byte[] buffer = new byte[1 << 20];
