@@ -10,7 +10,7 @@ import java.util.OptionalLong;
  *
  * <pre>
  *   blobs/&lt;algorithm&gt;/&lt;first two hex&gt;/&lt;hex&gt;   committed content, stored once whatever links it
- *   uploads/&lt;upload id&gt;/data                      bytes of an upload session in progress
+ *   uploads/&lt;upload id&gt;                           bytes of an upload session in progress
  * </pre>
  *
  * Whether a blob is visible to anyone is decided by the metadata database, never by this store:
@@ -33,7 +33,7 @@ public final class BlobStore {
   }
 
   public static String uploadKey(String uploadId) {
-    return "uploads/" + uploadId + "/data";
+    return "uploads/" + uploadId;
   }
 
   public SeekableByteChannel open(Digest digest) throws IOException {
@@ -65,11 +65,10 @@ public final class BlobStore {
       }
     }
     driver.move(uploadKey(uploadId), blobKey(digest));
-    driver.deleteAll("uploads/" + uploadId);
   }
 
   public void deleteUpload(String uploadId) throws IOException {
-    driver.deleteAll("uploads/" + uploadId);
+    driver.delete(uploadKey(uploadId));
   }
 
   public boolean delete(Digest digest) throws IOException {

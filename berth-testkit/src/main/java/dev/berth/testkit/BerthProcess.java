@@ -274,7 +274,7 @@ public final class BerthProcess implements AutoCloseable {
               "-XX:+UseSerialGC",
               "-Xms64m",
               "-Xmx192m",
-              "-XX:MaxDirectMemorySize=64m",
+              "-XX:MaxDirectMemorySize=96m",
               "-Xss512k",
               "--enable-native-access=ALL-UNNAMED"));
     }
