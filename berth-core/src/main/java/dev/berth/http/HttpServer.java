@@ -114,6 +114,7 @@ public final class HttpServer implements AutoCloseable {
     GracefulHandler graceful = new GracefulHandler();
     graceful.setHandler(new Root());
     server.setHandler(graceful);
+    server.setErrorHandler(new JsonErrorHandler());
   }
 
   /** Routes requests whose path starts with {@code prefix} to an endpoint (first match wins). */
@@ -138,7 +139,12 @@ public final class HttpServer implements AutoCloseable {
   @Override
   public void close() throws Exception {
     stopping = true;
-    server.stop();
+    try {
+      server.stop();
+    } catch (java.util.concurrent.TimeoutException e) {
+      // Requests still running after the shutdown timeout are cut off; that is the setting's point.
+      log.warn("shutdown timeout reached; {} ", e.getMessage());
+    }
   }
 
   private final class Root extends Handler.Abstract {

@@ -7,12 +7,14 @@ package dev.berth.metadata;
  *   POST               → open      (row inserted; no bytes yet, no repository row created)
  *   PATCH / PUT body   → open      (bytes appended under uploads/&lt;id&gt;/; updated_at moves)
  *   PUT ?digest= ok    → committed (bytes moved to the blob, blob linked, row deleted: one transaction)
- *   PUT digest wrong   → open      (nothing committed; the client may cancel or retry)
+ *   PUT digest wrong   → cancelled (nothing committed; row and bytes deleted, as Distribution does)
  *   DELETE             → cancelled (row and bytes deleted)
  *   idle > expiry      → expired   (garbage collection deletes row and bytes)
  * </pre>
  *
  * The row lives in the database and the bytes in the blob store, so a session survives a restart;
- * the received length is the stored byte count, which is durable after each chunk.
+ * the received length is the stored byte count, which is durable after each chunk. A chunk whose
+ * connection breaks midway keeps the bytes that arrived; {@code GET} on the session reports them
+ * and the client resumes from there.
  */
 public record UploadSession(String id, String repository, long startedAt, long updatedAt) {}
