@@ -1,38 +1,29 @@
 package dev.berth.config;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.DeserializationContext;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonDeserializer;
-import com.fasterxml.jackson.databind.JsonMappingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.cfg.CoercionAction;
-import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.databind.module.SimpleModule;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonSerializer;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import java.io.IOException;
+import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Iterator;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
 
 /**
  * Loads {@link BerthConfig}: defaults, then the YAML file, then {@code BERTH_*} environment
@@ -43,25 +34,7 @@ public final class ConfigLoader {
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
   private static final Set<String> SECRET_WORDS = Set.of("password", "secret", "access-key", "token");
 
-  private final ObjectMapper yaml;
-
-  public ConfigLoader() {
-    SimpleModule durations = new SimpleModule();
-    durations.addDeserializer(Duration.class, new DurationDeserializer());
-    durations.addSerializer(Duration.class, new DurationSerializer());
-    yaml =
-        new ObjectMapper(
-                YAMLFactory.builder()
-                    .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
-                    .build())
-            .setPropertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-            .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS)
-            .registerModule(durations);
-    yaml.coercionConfigDefaults().setCoercion(CoercionInputShape.EmptyString, CoercionAction.Fail);
-  }
+  public ConfigLoader() {}
 
   /**
    * @param file the YAML file, or null for defaults only
@@ -69,25 +42,33 @@ public final class ConfigLoader {
    * @param overrides key path → value, from the command line
    */
   public BerthConfig load(Path file, Map<String, String> environment, Map<String, String> overrides) {
-    ObjectNode tree = yaml.valueToTree(BerthConfig.defaults());
+    Map<String, Object> defaults = RecordBinder.toTree(BerthConfig.defaults());
+    Map<String, Object> tree = RecordBinder.toTree(BerthConfig.defaults());
     if (file != null) {
-      JsonNode fromFile;
+      String text;
       try {
-        fromFile = yaml.readTree(Files.readAllBytes(file));
+        text = Files.readString(file);
       } catch (NoSuchFileException e) {
         throw new ConfigException("configuration file not found: " + file);
       } catch (IOException e) {
+        throw new ConfigException("configuration file " + file + " cannot be read: " + e.getMessage());
+      }
+      Object fromFile;
+      try {
+        Node root = new Yaml(new LoaderOptions()).compose(new StringReader(text));
+        fromFile = root == null ? null : plain(root);
+      } catch (YAMLException e) {
         throw new ConfigException("configuration file " + file + " is not valid YAML: " + firstLine(e.getMessage()));
       }
-      if (fromFile != null && !fromFile.isMissingNode() && !fromFile.isNull()) {
-        if (!fromFile.isObject()) {
+      if (fromFile != null && !"".equals(fromFile)) {
+        if (!(fromFile instanceof Map<?, ?> map)) {
           throw new ConfigException("configuration file " + file + " must be a YAML mapping");
         }
-        merge(tree, (ObjectNode) fromFile, "");
+        merge(tree, map, "");
       }
     }
     Map<String, String> leaves = new LinkedHashMap<>();
-    collectLeaves(yaml.valueToTree(BerthConfig.defaults()), "", leaves);
+    collectLeaves(defaults, "", leaves);
     for (Map.Entry<String, String> leaf : leaves.entrySet()) {
       String value = environment.get(leaf.getValue());
       if (value != null) {
@@ -100,17 +81,7 @@ public final class ConfigLoader {
       }
       set(tree, override.getKey(), override.getValue());
     }
-    BerthConfig config;
-    try {
-      config = yaml.treeToValue(tree, BerthConfig.class);
-    } catch (UnrecognizedPropertyException e) {
-      throw new ConfigException("unknown configuration key '" + path(e) + "'");
-    } catch (JsonMappingException e) {
-      throw new ConfigException(
-          "bad value for configuration key '" + path(e) + "': " + firstLine(e.getOriginalMessage()));
-    } catch (IOException e) {
-      throw new ConfigException("configuration: " + firstLine(e.getMessage()));
-    }
+    BerthConfig config = RecordBinder.bind(BerthConfig.class, tree, "");
     validate(config);
     return config;
   }
@@ -122,13 +93,40 @@ public final class ConfigLoader {
 
   /** The effective configuration as YAML, secrets masked. */
   public String describe(BerthConfig config) {
-    ObjectNode tree = yaml.valueToTree(config);
+    Map<String, Object> tree = RecordBinder.toTree(config);
     mask(tree);
-    try {
-      return yaml.writeValueAsString(tree);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+    DumperOptions options = new DumperOptions();
+    options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+    options.setIndent(2);
+    return new Yaml(options).dump(tree);
+  }
+
+  /**
+   * A YAML node as plain values: mappings as maps, every scalar as its text. {@code ~} and
+   * {@code null} become null (the key keeps its default); an empty value ({@code key:}) stays an
+   * empty string, so that a key left empty is reported rather than silently defaulted.
+   */
+  private static Object plain(Node node) {
+    if (node instanceof MappingNode mapping) {
+      Map<String, Object> map = new LinkedHashMap<>();
+      for (NodeTuple tuple : mapping.getValue()) {
+        Object key = plain(tuple.getKeyNode());
+        map.put(String.valueOf(key), plain(tuple.getValueNode()));
+      }
+      return map;
     }
+    if (node instanceof SequenceNode sequence) {
+      List<Object> list = new ArrayList<>();
+      for (Node item : sequence.getValue()) {
+        list.add(plain(item));
+      }
+      return list;
+    }
+    ScalarNode scalar = (ScalarNode) node;
+    if (Tag.NULL.equals(scalar.getTag()) && !scalar.getValue().isEmpty()) {
+      return null;
+    }
+    return scalar.getValue();
   }
 
   private static void validate(BerthConfig c) {
@@ -180,67 +178,65 @@ public final class ConfigLoader {
     }
   }
 
-  private static void merge(ObjectNode target, ObjectNode source, String prefix) {
-    Iterator<Map.Entry<String, JsonNode>> fields = source.fields();
-    while (fields.hasNext()) {
-      Map.Entry<String, JsonNode> field = fields.next();
-      String key = prefix + field.getKey();
-      JsonNode existing = target.get(field.getKey());
-      if (existing == null) {
+  @SuppressWarnings("unchecked")
+  private static void merge(Map<String, Object> target, Map<?, ?> source, String prefix) {
+    for (Map.Entry<?, ?> field : source.entrySet()) {
+      String name = String.valueOf(field.getKey());
+      String key = prefix + name;
+      if (!target.containsKey(name)) {
         throw new ConfigException("unknown configuration key '" + key + "'");
       }
-      JsonNode value = field.getValue();
-      if (value.isNull() || (existing.isObject() && value.isTextual() && value.asText().isEmpty())) {
+      Object existing = target.get(name);
+      Object value = field.getValue();
+      if (value == null || (existing instanceof Map<?, ?> && "".equals(value))) {
         // "key: ~", or "section:" whose keys are all commented out: not set, so the default stays.
         continue;
       }
-      if (existing.isObject() && field.getValue().isObject()) {
-        merge((ObjectNode) existing, (ObjectNode) field.getValue(), key + ".");
-      } else if (existing.isObject() && !field.getValue().isNull()) {
+      if (existing instanceof Map<?, ?> && value instanceof Map<?, ?> nested) {
+        merge((Map<String, Object>) existing, nested, key + ".");
+      } else if (existing instanceof Map<?, ?>) {
         throw new ConfigException("bad value for configuration key '" + key + "': must be a mapping");
       } else {
-        target.set(field.getKey(), field.getValue());
+        target.put(name, value);
       }
     }
   }
 
-  private static void collectLeaves(JsonNode node, String prefix, Map<String, String> leaves) {
-    Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
-    while (fields.hasNext()) {
-      Map.Entry<String, JsonNode> field = fields.next();
+  private static void collectLeaves(Map<String, Object> node, String prefix, Map<String, String> leaves) {
+    for (Map.Entry<String, Object> field : node.entrySet()) {
       String key = prefix + field.getKey();
-      if (field.getValue().isObject()) {
-        collectLeaves(field.getValue(), key + ".", leaves);
+      if (field.getValue() instanceof Map<?, ?> nested) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> child = (Map<String, Object>) nested;
+        collectLeaves(child, key + ".", leaves);
       } else {
         leaves.put(key, environmentName(key));
       }
     }
   }
 
-  private static void set(ObjectNode tree, String keyPath, String value) {
+  @SuppressWarnings("unchecked")
+  private static void set(Map<String, Object> tree, String keyPath, String value) {
     String[] parts = keyPath.split("\\.");
-    ObjectNode node = tree;
+    Map<String, Object> node = tree;
     for (int i = 0; i < parts.length - 1; i++) {
-      JsonNode child = node.get(parts[i]);
-      if (!(child instanceof ObjectNode)) {
-        node.set(parts[i], JsonNodeFactory.instance.objectNode());
+      Object child = node.get(parts[i]);
+      if (!(child instanceof Map<?, ?>)) {
+        child = new LinkedHashMap<String, Object>();
+        node.put(parts[i], child);
       }
-      node = (ObjectNode) node.get(parts[i]);
+      node = (Map<String, Object>) child;
     }
-    node.set(parts[parts.length - 1], TextNode.valueOf(value));
+    node.put(parts[parts.length - 1], value);
   }
 
-  private static void mask(JsonNode node) {
-    if (!(node instanceof ObjectNode object)) {
-      return;
-    }
-    Iterator<Map.Entry<String, JsonNode>> fields = object.fields();
-    while (fields.hasNext()) {
-      Map.Entry<String, JsonNode> field = fields.next();
-      if (field.getValue().isObject()) {
-        mask(field.getValue());
-      } else if (isSecret(field.getKey()) && !field.getValue().asText("").isEmpty()) {
-        field.setValue(TextNode.valueOf("********"));
+  @SuppressWarnings("unchecked")
+  private static void mask(Map<String, Object> node) {
+    for (Map.Entry<String, Object> field : node.entrySet()) {
+      if (field.getValue() instanceof Map<?, ?> nested) {
+        mask((Map<String, Object>) nested);
+      } else if (isSecret(field.getKey()) && field.getValue() != null && !field.getValue().toString().isEmpty()) {
+        field.setValue("********");
       }
     }
   }
@@ -252,19 +248,6 @@ public final class ConfigLoader {
       }
     }
     return false;
-  }
-
-  private static String path(JsonMappingException e) {
-    StringBuilder path = new StringBuilder();
-    for (JsonMappingException.Reference reference : e.getPath()) {
-      if (reference.getFieldName() != null) {
-        if (!path.isEmpty()) {
-          path.append('.');
-        }
-        path.append(reference.getFieldName());
-      }
-    }
-    return path.toString();
   }
 
   private static String firstLine(String message) {
@@ -321,28 +304,5 @@ public final class ConfigLoader {
       return millis / 1000 + "s";
     }
     return millis + "ms";
-  }
-
-  private static final class DurationSerializer extends JsonSerializer<Duration> {
-    @Override
-    public void serialize(Duration value, JsonGenerator generator, SerializerProvider provider)
-        throws IOException {
-      generator.writeString(format(value));
-    }
-  }
-
-  private static final class DurationDeserializer extends JsonDeserializer<Duration> {
-    @Override
-    public Duration deserialize(JsonParser parser, DeserializationContext context) throws IOException {
-      String text = parser.getValueAsString();
-      if (text == null) {
-        return (Duration) context.handleUnexpectedToken(Duration.class, parser);
-      }
-      try {
-        return parseDuration(text);
-      } catch (RuntimeException e) {
-        return (Duration) context.handleWeirdStringValue(Duration.class, text, e.getMessage());
-      }
-    }
   }
 }
