@@ -1,22 +1,21 @@
 package dev.berth.http;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The one place an exception becomes an HTTP response: the spec's JSON error body. */
+/**
+ * The one place an exception becomes an HTTP response: the spec's JSON error body {@code
+ * {"errors":[{"code","message","detail"}]}}. The body is small and flat, so it is written here
+ * directly rather than through a data binder (which would otherwise load at start-up).
+ */
 public final class ErrorResponses {
   private static final Logger log = LoggerFactory.getLogger(ErrorResponses.class);
-  private final ObjectMapper json;
-
-  public ErrorResponses(ObjectMapper json) {
-    this.json = json;
-  }
 
   /** Answers with the error a throwable stands for; never throws. */
   public void send(Exchange exchange, Throwable failure) {
@@ -26,27 +25,81 @@ public final class ErrorResponses {
       return;
     }
     try {
-      exchange.send(
-          error.code().status(), "application/json; charset=utf-8", body(error));
+      exchange.send(error.code().status(), "application/json; charset=utf-8", body(error));
     } catch (IOException | RuntimeException e) {
       log.debug("could not send an error response: {}", e.toString());
     }
   }
 
   public byte[] body(RegistryException error) {
-    ObjectNode root = json.createObjectNode();
-    ArrayNode errors = root.putArray("errors");
-    ObjectNode entry = errors.addObject();
-    entry.put("code", error.code().code());
-    entry.put("message", error.getMessage());
+    StringBuilder json = new StringBuilder(128);
+    json.append("{\"errors\":[{\"code\":");
+    string(json, error.code().code());
+    json.append(",\"message\":");
+    string(json, error.getMessage());
     if (error.detail() != null) {
-      entry.set("detail", json.valueToTree(error.detail()));
+      json.append(",\"detail\":");
+      value(json, error.detail());
     }
-    try {
-      return json.writeValueAsBytes(root);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+    json.append("}]}");
+    return json.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static void value(StringBuilder json, Object value) {
+    switch (value) {
+      case null -> json.append("null");
+      case Number number -> json.append(number);
+      case Boolean bool -> json.append(bool);
+      case Map<?, ?> map -> {
+        json.append('{');
+        boolean first = true;
+        for (Map.Entry<?, ?> entry : new java.util.TreeMap<>(map).entrySet()) {
+          if (!first) {
+            json.append(',');
+          }
+          first = false;
+          string(json, String.valueOf(entry.getKey()));
+          json.append(':');
+          value(json, entry.getValue());
+        }
+        json.append('}');
+      }
+      case Collection<?> list -> {
+        json.append('[');
+        boolean first = true;
+        for (Object item : list) {
+          if (!first) {
+            json.append(',');
+          }
+          first = false;
+          value(json, item);
+        }
+        json.append(']');
+      }
+      default -> string(json, value.toString());
     }
+  }
+
+  static void string(StringBuilder json, String text) {
+    json.append('"');
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      switch (c) {
+        case '"' -> json.append("\\\"");
+        case '\\' -> json.append("\\\\");
+        case '\n' -> json.append("\\n");
+        case '\r' -> json.append("\\r");
+        case '\t' -> json.append("\\t");
+        default -> {
+          if (c < 0x20) {
+            json.append(String.format("\\u%04x", (int) c));
+          } else {
+            json.append(c);
+          }
+        }
+      }
+    }
+    json.append('"');
   }
 
   private static RegistryException toRegistryException(Exchange exchange, Throwable failure) {

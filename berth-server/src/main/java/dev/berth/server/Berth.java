@@ -26,6 +26,7 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,33 +49,22 @@ public final class Berth implements AutoCloseable {
   public static Berth start(BerthConfig config) throws Exception {
     Path dataDir = Files.createDirectories(Path.of(config.dataDir()));
     FileChannel lockChannel = lockDataDir(dataDir);
-    Database database = null;
+    // Start-up runs in parallel: the metadata database opens (and migrates) and the JSON parsers
+    // load on their own threads while storage connects and Jetty starts on this one. The /v2
+    // routes wait for the registry, and start() returns only when everything is ready.
+    CompletableFuture<Database> opening = CompletableFuture.supplyAsync(() -> openDatabase(config), Berth::startThread);
+    CompletableFuture<Json> parsers = CompletableFuture.supplyAsync(Json::new, Berth::startThread);
+    CompletableFuture<RegistryHandler> registry = new CompletableFuture<>();
     BlobDriver driver = null;
+    HttpServer http = null;
+    Database database = null;
     try {
-      database = Database.open(config.metadataUrl());
       driver =
           switch (config.storage().driver()) {
             case "memory" -> new MemoryBlobDriver();
             default -> new FsBlobDriver(Path.of(config.blobRoot()));
           };
-      BlobStore store = new BlobStore(driver);
-      ObjectMapper json = new ObjectMapper();
-      RepositoryDao repositories = new RepositoryDao();
-      BlobDao blobs = new BlobDao();
-      ManifestDao manifests = new ManifestDao();
-      TagDao tags = new TagDao();
-      UploadDao uploads = new UploadDao();
-      RegistryHandler registry =
-          new RegistryHandler(
-              new ManifestService(database, repositories, blobs, manifests, tags, new ManifestParser(), json),
-              new BlobService(database, repositories, blobs, store),
-              new UploadService(database, repositories, blobs, uploads, store),
-              new RepositoryService(database, repositories, tags),
-              json,
-              new RegistryHandler.Settings(
-                  config.server().externalUrl(),
-                  config.server().readOnly(),
-                  config.uploads().chunkMinLength()));
+      BlobDriver storage = driver;
       String addr = config.server().addr();
       int colon = addr.lastIndexOf(':');
       String host = addr.substring(0, colon);
@@ -82,9 +72,7 @@ public final class Berth implements AutoCloseable {
         host = host.substring(1, host.length() - 1);
       }
       BerthConfig.TlsConfig tls = config.server().tls();
-      Database db = database;
-      BlobDriver storage = driver;
-      HttpServer http =
+      http =
           new HttpServer(
               new HttpServer.Settings(
                   host.isEmpty() ? "0.0.0.0" : host,
@@ -94,22 +82,80 @@ public final class Berth implements AutoCloseable {
                   config.server().http2(),
                   config.log().accessLog(),
                   config.server().shutdownTimeout()),
-              new ErrorResponses(json),
-              () -> db.isHealthy() && storageReachable(storage));
-      http.route("/v2", registry::handle);
+              new ErrorResponses(),
+              () -> registry.isDone() && opening.join().isHealthy() && storageReachable(storage));
+      http.route("/v2", exchange -> registry.join().handle(exchange));
       http.start();
+      database = unwrap(opening);
+      Json json = unwrap(parsers);
+      registry.complete(registry(config, database, new BlobStore(driver), json));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
       return new Berth(lockChannel, database, driver, http);
     } catch (Exception | Error e) {
-      if (database != null) {
-        database.close();
+      registry.completeExceptionally(e);
+      if (http != null) {
+        try {
+          http.close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      Database opened = database != null ? database : opening.exceptionally(t -> null).join();
+      if (opened != null) {
+        opened.close();
       }
       if (driver != null) {
         driver.close();
       }
       lockChannel.close();
+      throw e;
+    }
+  }
+
+  private static Database openDatabase(BerthConfig config) {
+    return Database.open(config.metadataUrl());
+  }
+
+  /** The JSON parsers, which take a while to load and are built off the start-up path. */
+  private record Json(ObjectMapper mapper, ManifestParser manifests) {
+    Json() {
+      this(new ObjectMapper(), new ManifestParser());
+    }
+  }
+
+  private static RegistryHandler registry(BerthConfig config, Database database, BlobStore store, Json json) {
+    RepositoryDao repositories = new RepositoryDao();
+    BlobDao blobs = new BlobDao();
+    ManifestDao manifests = new ManifestDao();
+    TagDao tags = new TagDao();
+    UploadDao uploads = new UploadDao();
+    return new RegistryHandler(
+        new ManifestService(database, repositories, blobs, manifests, tags, json.manifests(), json.mapper()),
+        new BlobService(database, repositories, blobs, store),
+        new UploadService(database, repositories, blobs, uploads, store),
+        new RepositoryService(database, repositories, tags),
+        json.mapper(),
+        new RegistryHandler.Settings(
+            config.server().externalUrl(), config.server().readOnly(), config.uploads().chunkMinLength()));
+  }
+
+  private static void startThread(Runnable task) {
+    Thread.ofPlatform().name("berth-start").daemon().start(task);
+  }
+
+  /** Waits for a start-up task; its failure is rethrown as itself, not wrapped. */
+  private static <T> T unwrap(CompletableFuture<T> future) throws Exception {
+    try {
+      return future.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof Exception cause) {
+        throw cause;
+      }
+      if (e.getCause() instanceof Error error) {
+        throw error;
+      }
       throw e;
     }
   }
