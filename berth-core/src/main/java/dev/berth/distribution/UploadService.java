@@ -174,10 +174,7 @@ public final class UploadService {
       Digest actual = digestOf(id, p, total, digest.algorithm());
       if (!actual.equals(digest)) {
         cancelLocked(id);
-        throw new RegistryException(
-            ErrorCode.DIGEST_INVALID,
-            "upload content has digest " + actual + ", not " + digest,
-            Map.of("expected", digest.toString(), "actual", actual.toString()));
+        throw digestMismatch(digest, actual);
       }
       commit(repository, id, digest, total);
       return total;
@@ -200,10 +197,7 @@ public final class UploadService {
       long total = receive(id, p, 0, body, -1);
       Digest actual = digestOf(id, p, total, digest.algorithm());
       if (!actual.equals(digest)) {
-        throw new RegistryException(
-            ErrorCode.DIGEST_INVALID,
-            "upload content has digest " + actual + ", not " + digest,
-            Map.of("expected", digest.toString(), "actual", actual.toString()));
+        throw digestMismatch(digest, actual);
       }
       commit(repository, id, digest, total);
       return total;
@@ -250,10 +244,7 @@ public final class UploadService {
             });
     Digest actual = Digest.of(digest.algorithm(), md.digest());
     if (!actual.equals(digest)) {
-      throw new RegistryException(
-          ErrorCode.DIGEST_INVALID,
-          "upload content has digest " + actual + ", not " + digest,
-          Map.of("expected", digest.toString(), "actual", actual.toString()));
+      throw digestMismatch(digest, actual);
     }
     return total;
   }
@@ -416,6 +407,13 @@ public final class UploadService {
       progress.values().removeIf(p -> p.lastUsed < idle && !p.lock.isLocked());
     }
     return progress.computeIfAbsent(id, key -> new Progress());
+  }
+
+  private static RegistryException digestMismatch(Digest expected, Digest actual) {
+    return new RegistryException(
+        ErrorCode.DIGEST_INVALID,
+        "upload content has digest " + actual + ", not " + expected,
+        Map.of("expected", expected.toString(), "actual", actual.toString()));
   }
 
   private static RegistryException uploadUnknown(String id) {
