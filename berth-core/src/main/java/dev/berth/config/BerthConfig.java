@@ -29,11 +29,31 @@ public record BerthConfig(
     }
   }
 
-  public record StorageConfig(String driver, FilesystemConfig filesystem) {}
+  public record StorageConfig(String driver, FilesystemConfig filesystem, S3Config s3) {}
 
   public record FilesystemConfig(String root) {}
 
-  public record MetadataConfig(String url) {}
+  /**
+   * {@code storage.s3}: a bucket on S3 or an S3-compatible store (MinIO, Ceph). An empty endpoint
+   * means AWS; empty keys mean the SDK's default credential chain (environment, profile, instance
+   * role). {@code path-style} addresses the bucket in the path, as MinIO and Ceph usually need.
+   */
+  public record S3Config(
+      String endpoint,
+      String region,
+      String bucket,
+      String prefix,
+      String accessKey,
+      String secretKey,
+      boolean pathStyle,
+      boolean createBucket) {}
+
+  /**
+   * {@code metadata}: where the source of truth lives. {@code url} is {@code jdbc:sqlite:…} (empty:
+   * {@code <data-dir>/berth.db}) or {@code jdbc:postgresql://…}; {@code username}, {@code password}
+   * and {@code pool-size} (connections per node) are used with PostgreSQL only.
+   */
+  public record MetadataConfig(String url, String username, String password, int poolSize) {}
 
   public record UploadsConfig(Duration expiry, long chunkMinLength) {}
 
@@ -43,8 +63,11 @@ public record BerthConfig(
     return new BerthConfig(
         "./data",
         new ServerConfig("0.0.0.0:5000", "", false, new TlsConfig("", ""), true, Duration.ofSeconds(30)),
-        new StorageConfig("filesystem", new FilesystemConfig("")),
-        new MetadataConfig(""),
+        new StorageConfig(
+            "filesystem",
+            new FilesystemConfig(""),
+            new S3Config("", "us-east-1", "", "", "", "", false, false)),
+        new MetadataConfig("", "", "", 16),
         new UploadsConfig(Duration.ofHours(24), 0),
         new LogConfig("info", "plain", true));
   }

@@ -155,11 +155,29 @@ public final class ConfigLoader {
     }
     require(!c.server().shutdownTimeout().isNegative(), "server.shutdown-timeout", "must not be negative");
     require(
-        Set.of("filesystem", "memory").contains(c.storage().driver()),
+        Set.of("filesystem", "memory", "s3").contains(c.storage().driver()),
         "storage.driver",
-        "must be filesystem or memory, got '" + c.storage().driver() + "'");
+        "must be filesystem, memory or s3, got '" + c.storage().driver() + "'");
+    if (c.storage().driver().equals("s3")) {
+      BerthConfig.S3Config s3 = c.storage().s3();
+      require(!s3.bucket().isBlank(), "storage.s3.bucket", "must be set when storage.driver is s3");
+      require(!s3.region().isBlank(), "storage.s3.region", "must not be empty");
+      String endpoint = s3.endpoint();
+      require(
+          endpoint.isEmpty() || endpoint.startsWith("http://") || endpoint.startsWith("https://"),
+          "storage.s3.endpoint",
+          "must start with http:// or https://, got '" + endpoint + "'");
+      require(
+          s3.accessKey().isEmpty() == s3.secretKey().isEmpty(),
+          "storage.s3",
+          "access-key and secret-key must be given together");
+    }
     String url = c.metadataUrl();
-    require(url.startsWith("jdbc:sqlite:"), "metadata.url", "must be a jdbc:sqlite: URL, got '" + url + "'");
+    require(
+        url.startsWith("jdbc:sqlite:") || url.startsWith("jdbc:postgresql:"),
+        "metadata.url",
+        "must be a jdbc:sqlite: or jdbc:postgresql: URL, got '" + url.replaceAll("(?i)(password=)[^&]*", "$1********") + "'");
+    require(c.metadata().poolSize() >= 1, "metadata.pool-size", "must be at least 1, got " + c.metadata().poolSize());
     require(!c.uploads().expiry().isNegative() && !c.uploads().expiry().isZero(), "uploads.expiry", "must be positive");
     require(c.uploads().chunkMinLength() >= 0, "uploads.chunk-min-length", "must not be negative");
     require(

@@ -12,9 +12,18 @@ import org.slf4j.LoggerFactory;
 /**
  * Versioned schema migrations, applied in order inside one transaction each. The version table is
  * the record of what ran; a database newer than this build is refused rather than guessed at.
+ *
+ * <p>On PostgreSQL several nodes may start at once on an empty database. Each migration
+ * transaction first takes a transaction-scoped advisory lock, so they run one after the other and
+ * the second finds the version already recorded (DDL is transactional there). Without it,
+ * concurrent {@code CREATE TABLE IF NOT EXISTS} can fail on a duplicate key in the catalog, and two
+ * nodes that both read version 0 would both apply V1, one of them failing. On SQLite the writer's
+ * transaction is IMMEDIATE, which locks other writers out already.
  */
 final class Migrations {
   private static final Logger log = LoggerFactory.getLogger(Migrations.class);
+  /** The advisory lock key for migrations: "berthmig" in ASCII, unlikely to meet another's. */
+  private static final long MIGRATION_LOCK = 0x626572_74686d6967L;
 
   record Migration(int version, String description, String resource) {}
 
@@ -30,6 +39,7 @@ final class Migrations {
   void migrate() {
     database.write(
         c -> {
+          lockOutOtherNodes(c);
           try (Statement s = c.createStatement()) {
             s.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
@@ -37,7 +47,12 @@ final class Migrations {
           }
           return null;
         });
-    int current = database.write(Migrations::currentVersion);
+    int current =
+        database.write(
+            c -> {
+              lockOutOtherNodes(c);
+              return currentVersion(c);
+            });
     int latest = ALL.getLast().version();
     if (current > latest) {
       throw new IllegalStateException(
@@ -54,6 +69,7 @@ final class Migrations {
       String sql = database.sqlResource(migration.resource());
       database.write(
           c -> {
+            lockOutOtherNodes(c);
             // Re-check inside the transaction: another node may have migrated meanwhile.
             if (currentVersion(c) >= migration.version()) {
               return null;
@@ -77,6 +93,16 @@ final class Migrations {
             log.info("metadata schema migrated to version {} ({})", migration.version(), migration.description());
             return null;
           });
+    }
+  }
+
+  /** On PostgreSQL, waits for other nodes' migrations; released when the transaction ends. */
+  private void lockOutOtherNodes(Connection c) throws SQLException {
+    if (database.dialect() == Dialect.POSTGRES) {
+      try (PreparedStatement p = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+        p.setLong(1, MIGRATION_LOCK);
+        p.executeQuery().close();
+      }
     }
   }
 

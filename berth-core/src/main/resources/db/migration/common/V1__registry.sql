@@ -1,9 +1,10 @@
 -- Berth metadata, version 1: the registry's source of truth.
--- Written in the SQL that SQLite and PostgreSQL share; ${id} is the dialect's auto-increment key.
+-- Written in the SQL that SQLite and PostgreSQL share; ${id} is the dialect's auto-increment key,
+-- ${bytes} its binary type, ${bytewise} the collation that orders listed names by byte value.
 
 CREATE TABLE repositories (
   id ${id},
-  name VARCHAR(255) NOT NULL UNIQUE,
+  name VARCHAR(255) ${bytewise} NOT NULL UNIQUE,
   created_at BIGINT NOT NULL
 );
 
@@ -56,7 +57,7 @@ CREATE INDEX manifest_references_child ON manifest_references(child_digest);
 
 CREATE TABLE tags (
   repository_id BIGINT NOT NULL REFERENCES repositories(id),
-  name VARCHAR(128) NOT NULL,
+  name VARCHAR(128) ${bytewise} NOT NULL,
   manifest_id BIGINT NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (repository_id, name)

@@ -190,8 +190,12 @@ class ConfigLoaderTest {
         "server:\\n  shutdown-timeout: 30 seconds | server.shutdown-timeout",
         "server:\\n  tls:\\n    cert-file: /no/such/cert.pem | server.tls",
         "server: 5000 | server",
-        "storage:\\n  driver: s3 | storage.driver",
-        "metadata:\\n  url: jdbc:postgresql://db/berth | metadata.url",
+        "storage:\\n  driver: azure | storage.driver",
+        "storage:\\n  driver: s3 | storage.s3.bucket",
+        "storage:\\n  driver: s3\\n  s3:\\n    bucket: b\\n    endpoint: minio:9000 | storage.s3.endpoint",
+        "metadata:\\n  url: jdbc:mysql://db/berth | metadata.url",
+        "metadata:\\n  pool-size: 0 | metadata.pool-size",
+        "metadata:\\n  pool-size: many | metadata.pool-size",
         "log:\\n  level: loud | log.level",
         "log:\\n  format: xml | log.format",
         "data-dir: '' | data-dir"
@@ -236,6 +240,48 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> loader.load(yaml("- a\n- b\n"), Map.of(), Map.of()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("must be a YAML mapping");
+  }
+
+  @Test
+  void metadataOnPostgresqlTakesCredentialsAndAPoolSizeAndDescribeMasksThePassword()
+      throws IOException {
+    Path file =
+        yaml(
+            """
+            metadata:
+              url: jdbc:postgresql://db.example.com:5432/berth
+              username: berth
+              pool-size: 32
+            """);
+
+    BerthConfig config = loader.load(file, Map.of("BERTH_METADATA_PASSWORD", "s3cret"), Map.of());
+
+    assertThat(config.metadataUrl()).isEqualTo("jdbc:postgresql://db.example.com:5432/berth");
+    assertThat(config.metadata().username()).isEqualTo("berth");
+    assertThat(config.metadata().password()).isEqualTo("s3cret");
+    assertThat(config.metadata().poolSize()).isEqualTo(32);
+    String described = loader.describe(config);
+    assertThat(described).contains("username: berth", "pool-size: 32").doesNotContain("s3cret");
+    assertThat(described).containsPattern("password: '?\\*{8}'?\n");
+  }
+
+  @Test
+  void metadataDefaultsToSqliteWithoutCredentialsAndSixteenConnections() {
+    BerthConfig.MetadataConfig metadata = loader.load(null, Map.of(), Map.of()).metadata();
+
+    assertThat(metadata.username()).isEmpty();
+    assertThat(metadata.password()).isEmpty();
+    assertThat(metadata.poolSize()).isEqualTo(16);
+  }
+
+  @Test
+  void aPasswordInTheMetadataUrlIsNotEchoedWhenTheUrlIsRejected() throws IOException {
+    Path file = yaml("metadata:\n  url: jdbc:mysql://db/berth?user=berth&password=s3cret\n");
+
+    assertThatThrownBy(() -> loader.load(file, Map.of(), Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("'metadata.url'")
+        .hasMessageNotContaining("s3cret");
   }
 
   // --- durations ---------------------------------------------------------------------------------

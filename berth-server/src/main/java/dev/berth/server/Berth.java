@@ -20,6 +20,7 @@ import dev.berth.storage.BlobDriver;
 import dev.berth.storage.BlobStore;
 import dev.berth.storage.fs.FsBlobDriver;
 import dev.berth.storage.memory.MemoryBlobDriver;
+import dev.berth.storage.s3.S3BlobDriver;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -62,6 +63,7 @@ public final class Berth implements AutoCloseable {
       driver =
           switch (config.storage().driver()) {
             case "memory" -> new MemoryBlobDriver();
+            case "s3" -> S3BlobDriver.connect(config.storage().s3());
             default -> new FsBlobDriver(Path.of(config.blobRoot()));
           };
       BlobDriver storage = driver;
@@ -115,7 +117,8 @@ public final class Berth implements AutoCloseable {
   }
 
   private static Database openDatabase(BerthConfig config) {
-    return Database.open(config.metadataUrl());
+    BerthConfig.MetadataConfig metadata = config.metadata();
+    return Database.open(config.metadataUrl(), metadata.username(), metadata.password(), metadata.poolSize());
   }
 
   /** The JSON parsers, which take a while to load and are built off the start-up path. */

@@ -1,0 +1,170 @@
+package dev.berth.metadata;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
+import dev.berth.oci.ErrorCode;
+import dev.berth.oci.RegistryException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * PostgreSQL: one pool for reads and writes. PostgreSQL orders concurrent writers itself (row
+ * locks, and the unique indexes the DAOs rely on), and several Berth nodes share the database, so
+ * queueing writers in one process as on SQLite would serialise nothing that matters. Each {@code
+ * write} borrows a connection and runs its work in one READ COMMITTED transaction.
+ *
+ * <p>A unit of work that loses a race is run again, from the start, in a new transaction, at most
+ * {@link #ATTEMPTS} times. This is safe because work only runs SQL on the connection it is given:
+ * after a rollback nothing of it remains. Retried SQLStates:
+ *
+ * <ul>
+ *   <li>{@code 23505} unique_violation: two transactions create the same row (a repository or a
+ *       manifest pushed twice at once, found absent by both, inserted by both). The loser's second
+ *       run finds the winner's committed row and uses it. A real duplicate fails again, and its
+ *       caller gets the error after the last attempt.
+ *   <li>{@code 40P01} deadlock_detected: PostgreSQL aborted this transaction to break a deadlock.
+ *   <li>{@code 40001} serialization_failure: not raised at READ COMMITTED for these statements, but
+ *       retrying it is the documented answer should a statement or a stricter default raise it.
+ * </ul>
+ *
+ * Anything else (a lost connection included, where the outcome of a commit is unknown) is not
+ * retried.
+ */
+final class PostgresConnections implements Connections {
+  private static final Logger log = LoggerFactory.getLogger(PostgresConnections.class);
+  static final int ATTEMPTS = 5;
+  private static final Set<String> RETRIED = Set.of("23505", "40P01", "40001");
+
+  private final HikariDataSource pool;
+  /** The transaction this thread is in, so that a nested {@code write} joins it. */
+  private final ThreadLocal<Connection> transaction = new ThreadLocal<>();
+
+  private PostgresConnections(HikariDataSource pool) {
+    this.pool = pool;
+  }
+
+  /** Opens the pool and its first connection: a bad password or an unreachable server fails here. */
+  static PostgresConnections open(String url, String username, String password, int poolSize)
+      throws SQLException {
+    HikariConfig config = new HikariConfig();
+    config.setPoolName("berth-metadata");
+    config.setJdbcUrl(url);
+    if (username != null && !username.isEmpty()) {
+      config.setUsername(username);
+    }
+    if (password != null && !password.isEmpty()) {
+      config.setPassword(password);
+    }
+    config.setMaximumPoolSize(poolSize);
+    config.setMinimumIdle(Math.min(2, poolSize));
+    config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
+    // Fail at once (not after connection-timeout) when the first connection cannot be made.
+    config.setInitializationFailTimeout(1);
+    try {
+      return new PostgresConnections(new HikariDataSource(config));
+    } catch (HikariPool.PoolInitializationException e) {
+      if (e.getCause() instanceof SQLException sql) {
+        throw sql;
+      }
+      throw new SQLException(e.getCause() == null ? e.getMessage() : e.getCause().getMessage(), e);
+    }
+  }
+
+  @Override
+  public <T> T read(Database.Work<T> work) {
+    try (Connection connection = pool.getConnection()) {
+      return work.run(connection);
+    } catch (SQLException e) {
+      throw Database.unavailable(e);
+    }
+  }
+
+  @Override
+  public <T> T write(Database.Work<T> work) {
+    Connection current = transaction.get();
+    if (current != null) {
+      try {
+        return work.run(current);
+      } catch (SQLException e) {
+        throw Database.unavailable(e);
+      }
+    }
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return transaction(work);
+      } catch (SQLException e) {
+        if (attempt >= ATTEMPTS || !lostARace(e)) {
+          throw Database.unavailable(e);
+        }
+        log.debug("metadata write lost a race (SQLState {}), attempt {}", e.getSQLState(), attempt);
+        pause(attempt);
+      }
+    }
+  }
+
+  /** One attempt: commits when work returns, rolls back when it throws. */
+  private <T> T transaction(Database.Work<T> work) throws SQLException {
+    try (Connection connection = pool.getConnection()) {
+      connection.setAutoCommit(false);
+      transaction.set(connection);
+      try {
+        T value = work.run(connection);
+        connection.commit();
+        return value;
+      } catch (Throwable t) {
+        rollbackQuietly(connection);
+        SQLException retriable = retriable(t);
+        if (retriable != null) {
+          throw retriable;
+        }
+        throw t;
+      } finally {
+        // The pool resets auto-commit when the connection comes back, so a read gets it as usual.
+        transaction.remove();
+      }
+    }
+  }
+
+  /** A race lost inside a nested write arrives wrapped as UNAVAILABLE; unwrap it to retry. */
+  private static SQLException retriable(Throwable t) {
+    if (t instanceof RegistryException registry
+        && registry.code() == ErrorCode.UNAVAILABLE
+        && registry.getCause() instanceof SQLException sql
+        && lostARace(sql)) {
+      return sql;
+    }
+    return null;
+  }
+
+  private static boolean lostARace(SQLException e) {
+    String state = e.getSQLState(); // null for errors raised by the driver or the pool
+    return state != null && RETRIED.contains(state);
+  }
+
+  private static void pause(int attempt) {
+    try {
+      Thread.sleep(ThreadLocalRandom.current().nextLong(1, 5L * attempt + 1));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RegistryException(ErrorCode.UNAVAILABLE, "interrupted", null, e);
+    }
+  }
+
+  private static void rollbackQuietly(Connection connection) {
+    try {
+      connection.rollback();
+    } catch (SQLException e) {
+      log.warn("rollback failed: {}", e.getMessage());
+    }
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+}
