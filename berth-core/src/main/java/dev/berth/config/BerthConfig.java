@@ -13,6 +13,7 @@ public record BerthConfig(
     StorageConfig storage,
     MetadataConfig metadata,
     UploadsConfig uploads,
+    GcConfig gc,
     LogConfig log) {
 
   public record ServerConfig(
@@ -57,6 +58,14 @@ public record BerthConfig(
 
   public record UploadsConfig(Duration expiry, long chunkMinLength) {}
 
+  /**
+   * {@code gc}: online garbage collection (decision 008). {@code grace-period}: how long a blob
+   * stays after it lost its last reference; {@code schedule}: {@code off}, {@code @hourly},
+   * {@code @daily} or an interval such as {@code 6h}; {@code delete-untagged}: whether scheduled
+   * runs also delete untagged manifests.
+   */
+  public record GcConfig(Duration gracePeriod, String schedule, boolean deleteUntagged) {}
+
   public record LogConfig(String level, String format, boolean accessLog) {}
 
   public static BerthConfig defaults() {
@@ -69,6 +78,7 @@ public record BerthConfig(
             new S3Config("", "us-east-1", "", "", "", "", false, false)),
         new MetadataConfig("", "", "", 16),
         new UploadsConfig(Duration.ofHours(24), 0),
+        new GcConfig(Duration.ofHours(1), "off", false),
         new LogConfig("info", "plain", true));
   }
 

@@ -180,6 +180,9 @@ public final class ConfigLoader {
     require(c.metadata().poolSize() >= 1, "metadata.pool-size", "must be at least 1, got " + c.metadata().poolSize());
     require(!c.uploads().expiry().isNegative() && !c.uploads().expiry().isZero(), "uploads.expiry", "must be positive");
     require(c.uploads().chunkMinLength() >= 0, "uploads.chunk-min-length", "must not be negative");
+    require(!c.gc().gracePeriod().isNegative(), "gc.grace-period", "must not be negative");
+    require(isSchedule(c.gc().schedule()), "gc.schedule",
+        "must be off, @hourly, @daily or an interval such as 6h, got '" + c.gc().schedule() + "'");
     require(
         Set.of("trace", "debug", "info", "warn", "error").contains(c.log().level()),
         "log.level",
@@ -188,6 +191,20 @@ public final class ConfigLoader {
         Set.of("plain", "json").contains(c.log().format()),
         "log.format",
         "must be plain or json, got '" + c.log().format() + "'");
+  }
+
+  /** The forms {@code dev.berth.gc.GarbageCollectSchedule} accepts. */
+  private static boolean isSchedule(String value) {
+    String text = value == null ? "" : value.strip();
+    if (text.isEmpty() || text.equals("off") || text.equals("@hourly") || text.equals("@daily") || text.equals("@midnight")) {
+      return true;
+    }
+    try {
+      Duration interval = parseDuration(text);
+      return interval.isPositive();
+    } catch (RuntimeException e) {
+      return false;
+    }
   }
 
   private static void require(boolean condition, String key, String message) {

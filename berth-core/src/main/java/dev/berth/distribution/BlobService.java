@@ -57,6 +57,7 @@ public final class BlobService {
           if (repositoryId.isEmpty() || !blobs.unlink(c, repositoryId.getAsLong(), digest)) {
             throw blobUnknown(digest);
           }
+          blobs.markUnreferenced(c, digest);
           return null;
         });
   }
@@ -69,7 +70,10 @@ public final class BlobService {
   public boolean mount(RepositoryName repository, RepositoryName from, Digest digest) {
     return database.write(
         c -> {
-          if (blobs.linkedSize(c, from.value(), digest).isEmpty()) {
+          // The live check locks the row first: garbage collection either sees this link or has
+          // claimed the blob already, and then the mount falls back to an upload (decision 008).
+          if (blobs.lockLive(c, digest).isEmpty()
+              || blobs.linkedSize(c, from.value(), digest).isEmpty()) {
             return false;
           }
           long repositoryId = repositories.getOrCreate(c, repository.value());

@@ -140,8 +140,14 @@ public final class ManifestService {
           boolean deleted =
               switch (reference) {
                 case Tag tag -> tags.delete(c, repositoryId.getAsLong(), tag.value());
-                case DigestReference(Digest digest) ->
-                    manifests.delete(c, repositoryId.getAsLong(), digest);
+                case DigestReference(Digest digest) -> {
+                  OptionalLong manifestId = manifests.findId(c, repositoryId.getAsLong(), digest);
+                  if (manifestId.isPresent()) {
+                    // Its blobs may have lost their last reference: their grace period starts.
+                    blobs.markUnreferencedByManifest(c, manifestId.getAsLong());
+                  }
+                  yield manifests.delete(c, repositoryId.getAsLong(), digest);
+                }
               };
           if (!deleted) {
             throw new RegistryException(

@@ -10,6 +10,7 @@ import dev.berth.oci.Digest;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
 import dev.berth.oci.RepositoryName;
+import dev.berth.storage.BlobNotFoundException;
 import dev.berth.storage.BlobStore;
 import dev.berth.storage.BlobWriter;
 import java.io.IOException;
@@ -186,7 +187,9 @@ public final class UploadService {
 
   /** Monolithic upload in one request ({@code POST ?digest=}): no session row is ever written. */
   public long uploadWhole(RepositoryName repository, Digest digest, Exchange body) throws IOException {
-    String id = UUID.randomUUID().toString();
+    // No session row: the name carries its start time, by which garbage collection tells an
+    // abandoned one (the process died mid-request) from one in progress.
+    String id = wholeUploadId(System.currentTimeMillis());
     if (isStored(digest)) {
       long total = verifyOnly(digest, body);
       linkStored(repository, null, digest);
@@ -204,6 +207,13 @@ public final class UploadService {
     } finally {
       store.deleteUpload(id);
     }
+  }
+
+  /** The prefix of a monolithic upload's scratch key, followed by its start time in millis. */
+  public static final String WHOLE_UPLOAD_PREFIX = "whole-";
+
+  static String wholeUploadId(long startedAt) {
+    return WHOLE_UPLOAD_PREFIX + startedAt + "-" + UUID.randomUUID();
   }
 
   public void cancel(RepositoryName repository, String id) throws IOException {
@@ -253,8 +263,8 @@ public final class UploadService {
   private void linkStored(RepositoryName repository, String id, Digest digest) {
     database.write(
         c -> {
-          if (blobs.size(c, digest).isEmpty()) {
-            // Removed between the check and now; the client must push again.
+          if (blobs.lockLive(c, digest).isEmpty()) {
+            // Collected between the check and now; the client must push again.
             throw new RegistryException(
                 ErrorCode.BLOB_UPLOAD_INVALID, "blob " + digest + " was removed meanwhile; retry the upload");
           }
@@ -267,17 +277,29 @@ public final class UploadService {
         });
   }
 
-  /** Bytes first (atomic move), then the rows: a crash between leaves only invisible bytes. */
+  /**
+   * Bytes first (atomic move), then the rows: a crash between leaves only invisible bytes. Both
+   * under the digest's lock, which garbage collection takes to delete the same digest's bytes and
+   * row, so it never deletes bytes this commit is about to record (decision 008).
+   */
   private void commit(RepositoryName repository, String id, Digest digest, long size)
       throws IOException {
-    store.commitUpload(id, digest);
-    database.write(
-        c -> {
-          blobs.insertIfAbsent(c, digest, size);
-          long repositoryId = repositories.getOrCreate(c, repository.value());
-          blobs.link(c, repositoryId, digest);
-          uploads.delete(c, id);
-          return null;
+    database.withDigestLock(
+        digest,
+        () -> {
+          try {
+            store.commitUpload(id, digest, size);
+          } catch (BlobNotFoundException e) {
+            throw uploadUnknown(id);
+          }
+          return database.write(
+              c -> {
+                blobs.insertOrRevive(c, digest, size);
+                long repositoryId = repositories.getOrCreate(c, repository.value());
+                blobs.link(c, repositoryId, digest);
+                uploads.delete(c, id);
+                return null;
+              });
         });
   }
 

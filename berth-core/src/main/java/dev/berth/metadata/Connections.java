@@ -12,5 +12,12 @@ sealed interface Connections permits SqliteConnections, PostgresConnections {
   /** Runs work in one transaction; see {@link Database#write}. */
   <T> T write(Database.Work<T> work);
 
+  /**
+   * Runs an action while holding the exclusive lock {@code key}; see {@link Database#withDigestLock}.
+   * Writes and reads the action makes on this thread meanwhile use the lock's connection, if it
+   * has one, so that an action never needs a second pooled connection.
+   */
+  <T> T locked(int key, Database.Locked<T> action) throws java.io.IOException;
+
   void close();
 }

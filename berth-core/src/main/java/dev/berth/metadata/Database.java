@@ -1,5 +1,6 @@
 package dev.berth.metadata;
 
+import dev.berth.oci.Digest;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
 import java.io.IOException;
@@ -30,6 +31,12 @@ public final class Database implements AutoCloseable {
   @FunctionalInterface
   public interface Work<T> {
     T run(Connection connection) throws SQLException;
+  }
+
+  /** An action run under {@link #withDigestLock}; it may do I/O and call {@link #write}. */
+  @FunctionalInterface
+  public interface Locked<T> {
+    T run() throws IOException;
   }
 
   private final String url;
@@ -156,6 +163,22 @@ public final class Database implements AutoCloseable {
    */
   public <T> T write(Work<T> work) {
     return connections.write(work);
+  }
+
+  /**
+   * Runs an action while holding the lock of one digest, exclusive among every thread of every
+   * node. It orders the two sequences that must never interleave for the same content (decision
+   * 008): an upload's "move the bytes to the digest's address, then record the row" and garbage
+   * collection's "mark the row deleting, delete the bytes, delete the row" (and its "no row, so
+   * delete the orphan file").
+   *
+   * <p>SQLite (one process): a striped lock in memory. PostgreSQL: a session-level advisory lock
+   * ({@code pg_advisory_lock}) on one pooled connection, held across the action's I/O and its
+   * transactions, which run on that same connection; PostgreSQL releases it if the node dies.
+   * Actions must not nest.
+   */
+  public <T> T withDigestLock(Digest digest, Locked<T> action) throws IOException {
+    return connections.locked(digest.toString().hashCode(), action);
   }
 
   static RegistryException unavailable(SQLException e) {

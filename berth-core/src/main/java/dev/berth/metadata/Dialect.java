@@ -1,5 +1,8 @@
 package dev.berth.metadata;
 
+import java.sql.Connection;
+import java.sql.SQLException;
+
 /** Where SQLite and PostgreSQL differ in the DDL; the DML is written to suit both. */
 public enum Dialect {
   SQLITE("INTEGER PRIMARY KEY", "BLOB", ""),
@@ -18,6 +21,27 @@ public enum Dialect {
     this.identity = identity;
     this.bytes = bytes;
     this.bytewise = bytewise;
+  }
+
+  /**
+   * The dialect of a connection's database, for the few DML clauses that differ (row locks). The
+   * drivers cache their metadata object, so this costs no round trip.
+   */
+  public static Dialect of(Connection c) throws SQLException {
+    return "PostgreSQL".equals(c.getMetaData().getDatabaseProductName()) ? POSTGRES : SQLITE;
+  }
+
+  /**
+   * {@code " FOR SHARE"} on PostgreSQL, where concurrent writers need the row lock; nothing on
+   * SQLite, where every write transaction runs alone on the one writer connection (decision 002).
+   */
+  public String forShare() {
+    return this == POSTGRES ? " FOR SHARE" : "";
+  }
+
+  /** {@code " FOR UPDATE"} on PostgreSQL; nothing on SQLite (see {@link #forShare}). */
+  public String forUpdate() {
+    return this == POSTGRES ? " FOR UPDATE" : "";
   }
 
   String substitute(String sql) {

@@ -144,13 +144,28 @@ public final class ManifestDao {
     }
   }
 
-  /** Those of {@code digests} that are not manifests of the repository, in the order given. */
+  /**
+   * Those of {@code digests} that are not manifests of the repository, in the order given. Those
+   * found are share-locked until the transaction ends (on PostgreSQL), so garbage collection's
+   * removal of an untagged manifest waits for the index that references it, and then sees it.
+   */
   public List<Digest> absent(Connection c, long repositoryId, Collection<Digest> digests)
       throws SQLException {
     List<Digest> missing = new ArrayList<>();
-    for (Digest digest : digests) {
-      if (findId(c, repositoryId, digest).isEmpty()) {
-        missing.add(digest);
+    if (digests.isEmpty()) {
+      return missing;
+    }
+    try (PreparedStatement p =
+        c.prepareStatement(
+            "SELECT id FROM manifests WHERE repository_id = ? AND digest = ?" + Dialect.of(c).forShare())) {
+      for (Digest digest : digests) {
+        p.setLong(1, repositoryId);
+        p.setString(2, digest.toString());
+        try (ResultSet rs = p.executeQuery()) {
+          if (!rs.next()) {
+            missing.add(digest);
+          }
+        }
       }
     }
     return missing;

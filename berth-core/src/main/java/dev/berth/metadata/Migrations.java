@@ -28,7 +28,10 @@ final class Migrations {
   record Migration(int version, String description, String resource) {}
 
   static final List<Migration> ALL =
-      List.of(new Migration(1, "registry", "/db/migration/common/V1__registry.sql"));
+      List.of(
+          new Migration(1, "registry", "/db/migration/common/V1__registry.sql"),
+          new Migration(2, "garbage collection", "/db/migration/common/V2__garbage_collection.sql"),
+          new Migration(3, "jobs", "/db/migration/common/V3__jobs.sql"));
 
   private final Database database;
 

@@ -27,6 +27,9 @@ import org.slf4j.LoggerFactory;
  *       manifest pushed twice at once, found absent by both, inserted by both). The loser's second
  *       run finds the winner's committed row and uses it. A real duplicate fails again, and its
  *       caller gets the error after the last attempt.
+ *   <li>{@code 23503} foreign_key_violation: a row this work refers to was deleted meanwhile (a
+ *       tag put on a manifest that garbage collection removed as untagged). The second run finds
+ *       it absent and recreates it, or fails as it should.
  *   <li>{@code 40P01} deadlock_detected: PostgreSQL aborted this transaction to break a deadlock.
  *   <li>{@code 40001} serialization_failure: not raised at READ COMMITTED for these statements, but
  *       retrying it is the documented answer should a statement or a stricter default raise it.
@@ -38,11 +41,15 @@ import org.slf4j.LoggerFactory;
 final class PostgresConnections implements Connections {
   private static final Logger log = LoggerFactory.getLogger(PostgresConnections.class);
   static final int ATTEMPTS = 5;
-  private static final Set<String> RETRIED = Set.of("23505", "40P01", "40001");
+  private static final Set<String> RETRIED = Set.of("23505", "23503", "40P01", "40001");
+  /** The advisory-lock class of digest locks ("BGC1"), so they meet no other user's locks. */
+  private static final int DIGEST_LOCK_CLASS = 0x42474331;
 
   private final HikariDataSource pool;
   /** The transaction this thread is in, so that a nested {@code write} joins it. */
   private final ThreadLocal<Connection> transaction = new ThreadLocal<>();
+  /** The connection holding this thread's digest lock, which its reads and writes use too. */
+  private final ThreadLocal<Connection> held = new ThreadLocal<>();
 
   private PostgresConnections(HikariDataSource pool) {
     this.pool = pool;
@@ -77,6 +84,14 @@ final class PostgresConnections implements Connections {
 
   @Override
   public <T> T read(Database.Work<T> work) {
+    Connection locked = held.get();
+    if (locked != null) {
+      try {
+        return work.run(locked);
+      } catch (SQLException e) {
+        throw Database.unavailable(e);
+      }
+    }
     try (Connection connection = pool.getConnection()) {
       return work.run(connection);
     } catch (SQLException e) {
@@ -109,6 +124,10 @@ final class PostgresConnections implements Connections {
 
   /** One attempt: commits when work returns, rolls back when it throws. */
   private <T> T transaction(Database.Work<T> work) throws SQLException {
+    Connection locked = held.get();
+    if (locked != null) {
+      return transaction(locked, work);
+    }
     try (Connection connection = pool.getConnection()) {
       connection.setAutoCommit(false);
       transaction.set(connection);
@@ -127,6 +146,81 @@ final class PostgresConnections implements Connections {
         // The pool resets auto-commit when the connection comes back, so a read gets it as usual.
         transaction.remove();
       }
+    }
+  }
+
+  /** One attempt on the connection that holds a digest lock, which stays in auto-commit after. */
+  private <T> T transaction(Connection connection, Database.Work<T> work) throws SQLException {
+    connection.setAutoCommit(false);
+    transaction.set(connection);
+    try {
+      T value = work.run(connection);
+      connection.commit();
+      return value;
+    } catch (Throwable t) {
+      rollbackQuietly(connection);
+      SQLException retriable = retriable(t);
+      if (retriable != null) {
+        throw retriable;
+      }
+      throw t;
+    } finally {
+      transaction.remove();
+      connection.setAutoCommit(true);
+    }
+  }
+
+  /**
+   * A session-level advisory lock on a connection of its own: it is held across the action's I/O
+   * and the transactions it runs (on this connection), and PostgreSQL releases it should the node
+   * die. A connection whose unlock failed never returns to the pool with the lock.
+   */
+  @Override
+  public <T> T locked(int key, Database.Locked<T> action) throws java.io.IOException {
+    if (held.get() != null || transaction.get() != null) {
+      throw new IllegalStateException("digest locks do not nest, nor are taken inside a transaction");
+    }
+    Connection connection;
+    try {
+      connection = pool.getConnection();
+    } catch (SQLException e) {
+      throw Database.unavailable(e);
+    }
+    boolean unlocked = false;
+    try {
+      advisory(connection, "SELECT pg_advisory_lock(?, ?)", key);
+      held.set(connection);
+      try {
+        return action.run();
+      } finally {
+        held.remove();
+        advisory(connection, "SELECT pg_advisory_unlock(?, ?)", key);
+        unlocked = true;
+      }
+    } catch (SQLException e) {
+      throw Database.unavailable(e);
+    } finally {
+      if (unlocked) {
+        closeQuietly(connection);
+      } else {
+        pool.evictConnection(connection);
+      }
+    }
+  }
+
+  private static void advisory(Connection connection, String sql, int key) throws SQLException {
+    try (java.sql.PreparedStatement p = connection.prepareStatement(sql)) {
+      p.setInt(1, DIGEST_LOCK_CLASS);
+      p.setInt(2, key);
+      p.executeQuery().close();
+    }
+  }
+
+  private static void closeQuietly(Connection connection) {
+    try {
+      connection.close();
+    } catch (SQLException e) {
+      log.warn("closing a connection failed: {}", e.getMessage());
     }
   }
 

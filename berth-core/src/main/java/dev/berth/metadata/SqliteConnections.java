@@ -41,11 +41,16 @@ final class SqliteConnections implements Connections {
   private final Thread writerThread;
   private volatile boolean closed;
   private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
+  /** Digest locks (one process owns a SQLite database): striped, collisions only serialise. */
+  private final ReentrantLock[] digestLocks = new ReentrantLock[1024];
   private final List<Connection> all = new ArrayList<>();
 
   private SqliteConnections(Connection writer) {
     this.writer = writer;
     this.all.add(writer);
+    for (int i = 0; i < digestLocks.length; i++) {
+      digestLocks[i] = new ReentrantLock();
+    }
     this.writerThread = Thread.ofPlatform().daemon().name("berth-db-writer").start(this::writeLoop);
   }
 
@@ -211,6 +216,17 @@ final class SqliteConnections implements Connections {
       writer.rollback();
     } catch (SQLException e) {
       log.warn("rollback failed: {}", e.getMessage());
+    }
+  }
+
+  @Override
+  public <T> T locked(int key, Database.Locked<T> action) throws java.io.IOException {
+    ReentrantLock lock = digestLocks[Math.floorMod(key, digestLocks.length)];
+    lock.lock();
+    try {
+      return action.run();
+    } finally {
+      lock.unlock();
     }
   }
 

@@ -26,6 +26,9 @@ public enum ErrorCode {
   PAGINATION_NUMBER_INVALID(400, "invalid number of results requested"),
   TAG_INVALID(400, "manifest tag did not match URI"),
   NOT_FOUND(404, "no such route"),
+  // For the management API (/api/v1): a request that conflicts with work in progress.
+  CONFLICT(409, "conflict with the current state"),
+  INVALID_REQUEST(400, "invalid request"),
   UNAVAILABLE(503, "service unavailable"),
   INTERNAL(500, "internal server error");
 

@@ -196,6 +196,10 @@ class ConfigLoaderTest {
         "metadata:\\n  url: jdbc:mysql://db/berth | metadata.url",
         "metadata:\\n  pool-size: 0 | metadata.pool-size",
         "metadata:\\n  pool-size: many | metadata.pool-size",
+        "gc:\\n  grace-period: -1h | gc.grace-period",
+        "gc:\\n  schedule: every day | gc.schedule",
+        "gc:\\n  schedule: 0s | gc.schedule",
+        "gc:\\n  delete-untagged: sometimes | gc.delete-untagged",
         "log:\\n  level: loud | log.level",
         "log:\\n  format: xml | log.format",
         "data-dir: '' | data-dir"
@@ -272,6 +276,26 @@ class ConfigLoaderTest {
     assertThat(metadata.username()).isEmpty();
     assertThat(metadata.password()).isEmpty();
     assertThat(metadata.poolSize()).isEqualTo(16);
+  }
+
+  @Test
+  void garbageCollectionIsOffByDefaultWithAnHourOfGraceAndTheEnvironmentSetsIt() {
+    BerthConfig.GcConfig defaults = loader.load(null, Map.of(), Map.of()).gc();
+    assertThat(defaults.gracePeriod()).isEqualTo(Duration.ofHours(1));
+    assertThat(defaults.schedule()).isEqualTo("off");
+    assertThat(defaults.deleteUntagged()).isFalse();
+
+    BerthConfig.GcConfig set =
+        loader
+            .load(
+                null,
+                Map.of("BERTH_GC_GRACE_PERIOD", "0s", "BERTH_GC_SCHEDULE", "@daily", "BERTH_GC_DELETE_UNTAGGED", "true"),
+                Map.of())
+            .gc();
+    assertThat(set.gracePeriod()).isZero();
+    assertThat(set.schedule()).isEqualTo("@daily");
+    assertThat(set.deleteUntagged()).isTrue();
+    assertThat(loader.load(null, Map.of("BERTH_GC_SCHEDULE", "6h"), Map.of()).gc().schedule()).isEqualTo("6h");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.berth.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.admin.AdminHandler;
 import dev.berth.config.BerthConfig;
 import dev.berth.distribution.BlobService;
 import dev.berth.distribution.ManifestParser;
@@ -8,6 +9,9 @@ import dev.berth.distribution.ManifestService;
 import dev.berth.distribution.RegistryHandler;
 import dev.berth.distribution.RepositoryService;
 import dev.berth.distribution.UploadService;
+import dev.berth.gc.GarbageCollectDao;
+import dev.berth.gc.GarbageCollectJob;
+import dev.berth.gc.GarbageCollectService;
 import dev.berth.http.ErrorResponses;
 import dev.berth.http.HttpServer;
 import dev.berth.metadata.BlobDao;
@@ -27,6 +31,7 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,12 +44,14 @@ public final class Berth implements AutoCloseable {
   private final Database database;
   private final BlobDriver driver;
   private final HttpServer http;
+  private final GarbageCollectJob gc;
 
-  private Berth(FileChannel lockChannel, Database database, BlobDriver driver, HttpServer http) {
+  private Berth(FileChannel lockChannel, Database database, BlobDriver driver, HttpServer http, GarbageCollectJob gc) {
     this.lockChannel = lockChannel;
     this.database = database;
     this.driver = driver;
     this.http = http;
+    this.gc = gc;
   }
 
   public static Berth start(BerthConfig config) throws Exception {
@@ -56,16 +63,12 @@ public final class Berth implements AutoCloseable {
     CompletableFuture<Database> opening = CompletableFuture.supplyAsync(() -> openDatabase(config), Berth::startThread);
     CompletableFuture<Json> parsers = CompletableFuture.supplyAsync(Json::new, Berth::startThread);
     CompletableFuture<RegistryHandler> registry = new CompletableFuture<>();
+    CompletableFuture<AdminHandler> admin = new CompletableFuture<>();
     BlobDriver driver = null;
     HttpServer http = null;
     Database database = null;
     try {
-      driver =
-          switch (config.storage().driver()) {
-            case "memory" -> new MemoryBlobDriver();
-            case "s3" -> S3BlobDriver.connect(config.storage().s3());
-            default -> new FsBlobDriver(Path.of(config.blobRoot()));
-          };
+      driver = openDriver(config);
       BlobDriver storage = driver;
       String addr = config.server().addr();
       int colon = addr.lastIndexOf(':');
@@ -87,16 +90,25 @@ public final class Berth implements AutoCloseable {
               new ErrorResponses(),
               () -> registry.isDone() && opening.join().isHealthy() && storageReachable(storage));
       http.route("/v2", exchange -> registry.join().handle(exchange));
+      http.route("/api/v1", exchange -> admin.join().handle(exchange));
       http.start();
       database = unwrap(opening);
       Json json = unwrap(parsers);
-      registry.complete(registry(config, database, new BlobStore(driver), json));
+      BlobStore store = new BlobStore(driver);
+      registry.complete(registry(config, database, store, json));
+      GarbageCollectService collector = garbageCollector(config, database, store, json.mapper());
+      // Read-only means nothing is deleted either: no scheduled runs, and the API refuses them.
+      String schedule = config.server().readOnly() ? "off" : config.gc().schedule();
+      GarbageCollectJob gc =
+          new GarbageCollectJob(collector, schedule, config.gc().deleteUntagged(), Clock.systemUTC()).start();
+      admin.complete(new AdminHandler(gc, collector, json.mapper(), config.server().readOnly()));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
-      return new Berth(lockChannel, database, driver, http);
+      return new Berth(lockChannel, database, driver, http, gc);
     } catch (Exception | Error e) {
       registry.completeExceptionally(e);
+      admin.completeExceptionally(e);
       if (http != null) {
         try {
           http.close();
@@ -116,7 +128,30 @@ public final class Berth implements AutoCloseable {
     }
   }
 
-  private static Database openDatabase(BerthConfig config) {
+  /** The blob driver {@code storage.driver} names. */
+  static BlobDriver openDriver(BerthConfig config) throws IOException {
+    return switch (config.storage().driver()) {
+      case "memory" -> new MemoryBlobDriver();
+      case "s3" -> S3BlobDriver.connect(config.storage().s3());
+      default -> new FsBlobDriver(Path.of(config.blobRoot()));
+    };
+  }
+
+  /** Garbage collection over the registry's database and store (also for {@code berth gc --verify}). */
+  static GarbageCollectService garbageCollector(
+      BerthConfig config, Database database, BlobStore store, ObjectMapper json) {
+    return new GarbageCollectService(
+        database,
+        store,
+        new UploadDao(),
+        new GarbageCollectDao(new BlobDao()),
+        json,
+        config.gc().gracePeriod(),
+        config.uploads().expiry(),
+        Clock.systemUTC());
+  }
+
+  static Database openDatabase(BerthConfig config) {
     BerthConfig.MetadataConfig metadata = config.metadata();
     return Database.open(config.metadataUrl(), metadata.username(), metadata.password(), metadata.poolSize());
   }
@@ -196,6 +231,7 @@ public final class Berth implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
+      gc.close();
       http.close();
     } finally {
       database.close();

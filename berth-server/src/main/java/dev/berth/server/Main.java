@@ -14,7 +14,7 @@ import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The command line: {@code berth serve | version | config check}. */
+/** The command line: {@code berth serve | gc | version | config check}. */
 public final class Main {
   private static final String USAGE =
       """
@@ -24,6 +24,19 @@ public final class Main {
         serve [--config FILE] [--addr HOST:PORT] [--data DIR]
                                   run the registry (defaults: 0.0.0.0:5000, data in ./data)
         config check FILE         validate a configuration file and print the effective settings
+        gc --server URL [--dry-run] [--delete-untagged] [--wait]
+                                  start a garbage collection run on a running registry and print
+                                  it (--wait: until it has finished); credentials for HTTP Basic
+                                  from BERTH_USER and BERTH_PASSWORD when set
+        gc --verify [--config FILE | --data DIR]
+                                  compare storage with metadata without changing anything; exit
+                                  status 0 when consistent, 1 when orphans or missing blobs exist
+        migrate-metadata (--data DIR | --config FILE) --to jdbc:postgresql://HOST:PORT/DB
+                         [--username USER] [--password PASSWORD] [--batch-size N]
+                                  copy a stopped single node's SQLite metadata into PostgreSQL;
+                                  safe to run again (resumes, skips rows already copied); exit
+                                  status 0 when every table's row count matches. Credentials
+                                  also from BERTH_METADATA_USERNAME and BERTH_METADATA_PASSWORD
         version                   print the version
         help                      print this text
 
@@ -38,6 +51,10 @@ public final class Main {
   }
 
   static int run(String[] args, PrintStream out, PrintStream err) {
+    return run(args, System.getenv(), out, err);
+  }
+
+  static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
     List<String> arguments = List.of(args);
     if (arguments.isEmpty()) {
       err.print(USAGE);
@@ -51,6 +68,8 @@ public final class Main {
           yield 0;
         }
         case "config" -> config(arguments.subList(1, arguments.size()), out, err);
+        case "gc" -> GarbageCollectCommand.run(arguments.subList(1, arguments.size()), env, out, err);
+        case "migrate-metadata" -> MigrateMetadataCommand.run(arguments.subList(1, arguments.size()), env, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE);
           yield 0;
@@ -128,7 +147,7 @@ public final class Main {
     return 0;
   }
 
-  private static String value(List<String> args, int index, String option) {
+  static String value(List<String> args, int index, String option) {
     if (index >= args.size()) {
       throw new UsageException(option + " needs a value");
     }
@@ -156,7 +175,7 @@ public final class Main {
     }
   }
 
-  private static final class UsageException extends RuntimeException {
+  static final class UsageException extends RuntimeException {
     UsageException(String message) {
       super(message);
     }

@@ -10,7 +10,9 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
+import java.nio.file.FileVisitResult;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -63,17 +65,26 @@ public final class FsBlobDriver implements BlobDriver {
   @Override
   public BlobWriter writer(String key, boolean append) throws IOException {
     Path file = path(key);
-    Files.createDirectories(file.getParent());
-    FileChannel channel =
-        append
-            ? FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
-            : FileChannel.open(
-                file,
-                StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
-    channel.position(channel.size());
-    return new FileWriter(channel);
+    for (int attempt = 1; ; attempt++) {
+      Files.createDirectories(file.getParent());
+      try {
+        FileChannel channel =
+            append
+                ? FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+                : FileChannel.open(
+                    file,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING);
+        channel.position(channel.size());
+        return new FileWriter(channel);
+      } catch (NoSuchFileException e) {
+        // A concurrent delete pruned the directory just made (see pruneEmptyParents): again.
+        if (attempt >= 5) {
+          throw e;
+        }
+      }
+    }
   }
 
   @Override
@@ -90,14 +101,20 @@ public final class FsBlobDriver implements BlobDriver {
   public void move(String from, String to) throws IOException {
     Path source = path(from);
     Path target = path(to);
-    Files.createDirectories(target.getParent());
-    try {
-      Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (NoSuchFileException e) {
-      if (!Files.exists(source)) {
-        throw new BlobNotFoundException(from);
+    for (int attempt = 1; ; attempt++) {
+      Files.createDirectories(target.getParent());
+      try {
+        Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        break;
+      } catch (NoSuchFileException e) {
+        if (!Files.exists(source)) {
+          throw new BlobNotFoundException(from);
+        }
+        // A concurrent delete pruned the target's directory after it was made: make it again.
+        if (attempt >= 5) {
+          throw e;
+        }
       }
-      throw e;
     }
     syncDirectory(target.getParent());
   }
@@ -148,10 +165,27 @@ public final class FsBlobDriver implements BlobDriver {
       return List.of();
     }
     List<String> keys = new ArrayList<>();
-    try (Stream<Path> walk = Files.walk(dir)) {
-      walk.filter(Files::isRegularFile)
-          .forEach(p -> keys.add(root.relativize(p).toString().replace('\\', '/')));
-    }
+    // A walk over a tree that others change (a delete prunes empty directories, a commit makes
+    // them): what vanishes meanwhile is skipped rather than failing the whole listing.
+    Files.walkFileTree(
+        dir,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+            if (attributes.isRegularFile()) {
+              keys.add(root.relativize(file).toString().replace('\\', '/'));
+            }
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+            if (e instanceof NoSuchFileException) {
+              return FileVisitResult.CONTINUE;
+            }
+            throw e;
+          }
+        });
     return keys;
   }
 

@@ -1,0 +1,182 @@
+package dev.berth.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.gc.GarbageCollectJob;
+import dev.berth.gc.GarbageCollectRun;
+import dev.berth.gc.GarbageCollectService;
+import dev.berth.http.Exchange;
+import dev.berth.oci.ErrorCode;
+import dev.berth.oci.RegistryException;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The management API under {@code /api/v1} (so far garbage collection only). Errors use the same
+ * JSON body as {@code /v2} ({@code {"errors":[{"code","message","detail"}]}}), written by {@code
+ * http.ErrorResponses}.
+ *
+ * <pre>
+ *   POST /api/v1/gc/runs        {"dryRun":bool,"deleteUntagged":bool} → 202 {run}, Location; 409 while one runs
+ *   GET  /api/v1/gc/runs        → 200 {"runs":[run…]} newest first (?n=, default 50), without "deleted"
+ *   GET  /api/v1/gc/runs/{id}   → 200 {run} with "deleted" (what it deleted); 404 when unknown
+ * </pre>
+ *
+ * No authentication yet (issue 4): until then the API is as open as {@code /v2}.
+ */
+public final class AdminHandler {
+  private static final String RUNS = "/api/v1/gc/runs";
+  private static final int MAX_BODY = 64 << 10;
+
+  private final GarbageCollectJob job;
+  private final GarbageCollectService service;
+  private final ObjectMapper json;
+  private final boolean readOnly;
+
+  public AdminHandler(GarbageCollectJob job, GarbageCollectService service, ObjectMapper json, boolean readOnly) {
+    this.job = job;
+    this.service = service;
+    this.json = json;
+    this.readOnly = readOnly;
+  }
+
+  public void handle(Exchange exchange) throws IOException {
+    String path = exchange.path();
+    if (path.endsWith("/") && path.length() > 1) {
+      path = path.substring(0, path.length() - 1);
+    }
+    if (path.equals(RUNS)) {
+      switch (exchange.method()) {
+        case "POST" -> submit(exchange);
+        case "GET", "HEAD" -> list(exchange);
+        default -> throw notAllowed(exchange, "GET, POST");
+      }
+      return;
+    }
+    if (path.startsWith(RUNS + "/")) {
+      if (!exchange.method().equals("GET") && !exchange.method().equals("HEAD")) {
+        throw notAllowed(exchange, "GET");
+      }
+      long id;
+      try {
+        id = Long.parseLong(path.substring(RUNS.length() + 1));
+      } catch (NumberFormatException e) {
+        throw unknownRun(path.substring(RUNS.length() + 1));
+      }
+      GarbageCollectRun run = service.run(id).orElseThrow(() -> unknownRun(Long.toString(id)));
+      send(exchange, 200, runJson(run, true));
+      return;
+    }
+    throw new RegistryException(ErrorCode.NOT_FOUND, "no route for " + exchange.path());
+  }
+
+  private void submit(Exchange exchange) throws IOException {
+    byte[] body = exchange.readBody(MAX_BODY, ErrorCode.SIZE_INVALID);
+    if (readOnly) {
+      throw new RegistryException(ErrorCode.UNSUPPORTED, "the registry is in read-only mode");
+    }
+    boolean dryRun = false;
+    boolean deleteUntagged = false;
+    if (body.length > 0) {
+      JsonNode request;
+      try {
+        request = json.readTree(body);
+      } catch (IOException e) {
+        throw invalid("body is not JSON: " + e.getMessage());
+      }
+      if (request == null || !request.isObject()) {
+        throw invalid("body must be a JSON object");
+      }
+      dryRun = flag(request, "dryRun");
+      deleteUntagged = flag(request, "deleteUntagged");
+    }
+    long id = job.submit(new GarbageCollectService.Options(dryRun, deleteUntagged), "api");
+    GarbageCollectRun run = service.run(id).orElseThrow();
+    exchange.setHeader("Location", RUNS + "/" + id);
+    send(exchange, 202, runJson(run, true));
+  }
+
+  private static boolean flag(JsonNode request, String name) {
+    JsonNode value = request.get(name);
+    if (value == null || value.isNull()) {
+      return false;
+    }
+    if (!value.isBoolean()) {
+      throw invalid("'" + name + "' must be true or false");
+    }
+    return value.booleanValue();
+  }
+
+  private void list(Exchange exchange) throws IOException {
+    int limit = 50;
+    String n = exchange.query("n");
+    if (n != null) {
+      try {
+        limit = Integer.parseInt(n);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > 1000) {
+        throw new RegistryException(ErrorCode.PAGINATION_NUMBER_INVALID, "n must be between 1 and 1000");
+      }
+    }
+    List<GarbageCollectRun> runs = service.runs(limit);
+    ObjectNode root = json.createObjectNode();
+    ArrayNode array = root.putArray("runs");
+    // Without the lists of what was deleted: up to 4,000 entries each, fetched per run.
+    runs.forEach(run -> array.add(runJson(run, false)));
+    send(exchange, 200, root);
+  }
+
+  private ObjectNode runJson(GarbageCollectRun run, boolean withReport) {
+    ObjectNode node = json.createObjectNode();
+    node.put("id", run.id());
+    node.put("status", run.status());
+    node.put("dryRun", run.dryRun());
+    node.put("deleteUntagged", run.deleteUntagged());
+    node.put("trigger", run.trigger());
+    node.put("startedAt", java.time.Instant.ofEpochMilli(run.startedAt()).toString());
+    if (run.finishedAt() != null) {
+      node.put("finishedAt", java.time.Instant.ofEpochMilli(run.finishedAt()).toString());
+      node.put("durationMillis", run.finishedAt() - run.startedAt());
+    } else {
+      node.putNull("finishedAt");
+    }
+    node.put("blobsDeleted", run.blobsDeleted());
+    node.put("manifestsDeleted", run.manifestsDeleted());
+    node.put("uploadsDeleted", run.uploadsDeleted());
+    node.put("orphansDeleted", run.orphansDeleted());
+    node.put("bytesFreed", run.bytesFreed());
+    node.put("errors", run.errors());
+    if (run.errorMessage() != null) {
+      node.put("lastError", run.errorMessage());
+    }
+    if (withReport && run.report() != null) {
+      try {
+        node.set("deleted", json.readTree(run.report()));
+      } catch (IOException e) {
+        node.put("deleted", run.report());
+      }
+    }
+    return node;
+  }
+
+  private void send(Exchange exchange, int status, JsonNode body) throws IOException {
+    exchange.send(status, "application/json", json.writeValueAsBytes(body));
+  }
+
+  private static RegistryException notAllowed(Exchange exchange, String allowed) {
+    exchange.setHeader("Allow", allowed);
+    return new RegistryException(ErrorCode.UNSUPPORTED, exchange.method() + " is not allowed here; use " + allowed);
+  }
+
+  private static RegistryException unknownRun(String id) {
+    return new RegistryException(ErrorCode.NOT_FOUND, "no garbage collection run " + id);
+  }
+
+  private static RegistryException invalid(String message) {
+    return new RegistryException(ErrorCode.INVALID_REQUEST, message);
+  }
+}

@@ -1,0 +1,396 @@
+package dev.berth.gc;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.distribution.UploadService;
+import dev.berth.metadata.Database;
+import dev.berth.metadata.UploadDao;
+import dev.berth.metadata.UploadSession;
+import dev.berth.oci.Digest;
+import dev.berth.storage.BlobStore;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Online garbage collection (decision 008): runs next to pushes and pulls, never blocks them, and
+ * never deletes bytes a committed row points to. One run, in this order:
+ *
+ * <ol>
+ *   <li>upload sessions idle longer than {@code uploads.expiry}: row, then bytes;
+ *   <li>blobs no repository links and no manifest lists, unreferenced for longer than {@code
+ *       gc.grace-period} (and those an earlier run claimed): per digest, under the digest's lock,
+ *       claim (LIVE → DELETING, re-checked in the transaction), delete the bytes, delete the row
+ *       (see {@link BlobState});
+ *   <li>the storage walk: files under {@code blobs/} with no row (under the digest's lock, so an
+ *       upload between its move and its row is never taken for one) and files under {@code
+ *       uploads/} with no session (monolithic uploads, which have no session, once older than the
+ *       expiry);
+ *   <li>with {@code deleteUntagged}: manifests with no tag that no index of their repository lists
+ *       and none has as subject, older than the grace period. Their blobs become collectable by
+ *       the next run, so that a dry run can say exactly what this one deletes.
+ * </ol>
+ *
+ * A dry run walks the same lists and deletes nothing. Failures of single items are counted and
+ * left for the next run. {@link #start} records a run and {@link #collect} executes it, so a job
+ * queue can take over {@link GarbageCollectJob}'s thread without changing this class.
+ */
+public final class GarbageCollectService {
+  private static final Logger log = LoggerFactory.getLogger(GarbageCollectService.class);
+  /** Entries per list kept in a run's report. */
+  public static final int REPORT_LIMIT = 1000;
+
+  /** What a run is asked to do. */
+  public record Options(boolean dryRun, boolean deleteUntagged) {}
+
+  /** The offline comparison of storage with metadata ({@code berth gc --verify}). */
+  public record Verification(
+      long liveBlobs, List<String> orphans, List<String> missing, List<String> unfinishedDeletions) {
+    public boolean consistent() {
+      return orphans.isEmpty() && missing.isEmpty();
+    }
+  }
+
+  private final Database database;
+  private final BlobStore store;
+  private final UploadDao uploads;
+  private final GarbageCollectDao dao;
+  private final ObjectMapper json;
+  private final Duration gracePeriod;
+  private final Duration uploadExpiry;
+  private final Clock clock;
+
+  public GarbageCollectService(
+      Database database,
+      BlobStore store,
+      UploadDao uploads,
+      GarbageCollectDao dao,
+      ObjectMapper json,
+      Duration gracePeriod,
+      Duration uploadExpiry,
+      Clock clock) {
+    this.database = database;
+    this.store = store;
+    this.uploads = uploads;
+    this.dao = dao;
+    this.json = json;
+    this.gracePeriod = gracePeriod;
+    this.uploadExpiry = uploadExpiry;
+    this.clock = clock;
+  }
+
+  /** Records a new run as running and returns its id; {@link #collect} executes it. */
+  public long start(Options options, String trigger) {
+    long now = clock.millis();
+    return database.write(c -> dao.insertRun(c, now, options.dryRun(), options.deleteUntagged(), trigger));
+  }
+
+  /** Marks runs a stopped process left running as interrupted (called once at start-up). */
+  public int markInterrupted() {
+    long now = clock.millis();
+    return database.write(c -> dao.markInterrupted(c, now));
+  }
+
+  public List<GarbageCollectRun> runs(int limit) {
+    return database.read(c -> dao.runs(c, limit));
+  }
+
+  public Optional<GarbageCollectRun> run(long id) {
+    return database.read(c -> dao.run(c, id));
+  }
+
+  /** Executes a run {@link #start} recorded, records its outcome and returns it. */
+  public GarbageCollectRun collect(long runId, Options options) {
+    GarbageCollectRun started = run(runId).orElseThrow(() -> new IllegalArgumentException("no run " + runId));
+    Report report = new Report(options.dryRun());
+    String status = GarbageCollectRun.SUCCEEDED;
+    try {
+      long now = clock.millis();
+      long unreferencedBefore = now - gracePeriod.toMillis();
+      long idleBefore = now - uploadExpiry.toMillis();
+      collectUploads(idleBefore, report);
+      collectBlobs(unreferencedBefore, report);
+      collectOrphans(idleBefore, report);
+      if (options.deleteUntagged()) {
+        collectManifests(unreferencedBefore, report);
+      }
+    } catch (RuntimeException | IOException e) {
+      log.warn("garbage collection run {} failed: {}", runId, e.toString());
+      report.error(e);
+      status = GarbageCollectRun.FAILED;
+    }
+    GarbageCollectRun finished =
+        new GarbageCollectRun(
+            runId,
+            started.startedAt(),
+            clock.millis(),
+            options.dryRun(),
+            options.deleteUntagged(),
+            started.trigger(),
+            status,
+            report.blobs.size(),
+            report.manifests.size(),
+            report.uploads.size(),
+            report.orphans.size(),
+            report.bytes,
+            report.errors,
+            report.lastError,
+            report.toJson(json));
+    database.write(
+        c -> {
+          dao.finishRun(c, finished);
+          return null;
+        });
+    log.info(
+        "garbage collection run {}{}: {} blobs, {} manifests, {} uploads, {} orphans, {} bytes{}",
+        runId,
+        options.dryRun() ? " (dry run)" : "",
+        finished.blobsDeleted(),
+        finished.manifestsDeleted(),
+        finished.uploadsDeleted(),
+        finished.orphansDeleted(),
+        finished.bytesFreed(),
+        finished.errors() > 0 ? ", " + finished.errors() + " errors" : "");
+    return finished;
+  }
+
+  private void collectUploads(long idleBefore, Report report) throws IOException {
+    List<UploadSession> expired = database.read(c -> uploads.idleSince(c, idleBefore, Integer.MAX_VALUE));
+    for (UploadSession session : expired) {
+      try {
+        long size = store.uploadSize(session.id());
+        if (!report.dryRun) {
+          // Row first: no chunk can start on the session after that; bytes a chunk in flight
+          // still writes are an orphan for the next run.
+          database.write(c -> uploads.delete(c, session.id()));
+          store.deleteUpload(session.id());
+        }
+        report.upload(session.id(), size);
+      } catch (IOException | RuntimeException e) {
+        report.error(e);
+      }
+    }
+  }
+
+  private void collectBlobs(long unreferencedBefore, Report report) {
+    List<GarbageCollectDao.BlobCandidate> candidates = database.read(c -> dao.blobCandidates(c, unreferencedBefore));
+    for (GarbageCollectDao.BlobCandidate candidate : candidates) {
+      Digest digest = candidate.digest();
+      try {
+        if (report.dryRun) {
+          report.blob(digest, candidate.size());
+          continue;
+        }
+        boolean deleted =
+            database.withDigestLock(
+                digest,
+                () -> {
+                  if (!database.write(c -> dao.claim(c, digest, unreferencedBefore))) {
+                    return false; // referenced again (mounted, linked, re-uploaded) meanwhile
+                  }
+                  store.delete(digest);
+                  return database.write(c -> dao.deleteClaimed(c, digest));
+                });
+        if (deleted) {
+          report.blob(digest, candidate.size());
+        }
+      } catch (IOException | RuntimeException e) {
+        report.error(e);
+      }
+    }
+  }
+
+  private void collectOrphans(long idleBefore, Report report) throws IOException {
+    List<String> keys = store.listBlobKeys();
+    Set<String> known = database.read(dao::allDigests);
+    for (String key : keys) {
+      Optional<Digest> parsed = BlobStore.digestOfKey(key);
+      if (parsed.isEmpty() || known.contains(parsed.get().toString())) {
+        continue;
+      }
+      Digest digest = parsed.get();
+      try {
+        if (report.dryRun) {
+          OptionalLong size = store.stat(digest);
+          if (size.isPresent() && database.read(c -> dao.state(c, digest)).isEmpty()) {
+            report.orphan(key, size.getAsLong());
+          }
+          continue;
+        }
+        long freed =
+            database.withDigestLock(
+                digest,
+                () -> {
+                  // Under the lock no upload is between its move and its row: no row is final.
+                  if (database.read(c -> dao.state(c, digest)).isPresent()) {
+                    return -1L;
+                  }
+                  OptionalLong size = store.stat(digest);
+                  return size.isPresent() && store.delete(digest) ? size.getAsLong() : -1L;
+                });
+        if (freed >= 0) {
+          report.orphan(key, freed);
+        }
+      } catch (IOException | RuntimeException e) {
+        report.error(e);
+      }
+    }
+    List<String> ids = store.listUploadIds();
+    Set<String> sessions = database.read(dao::allUploadIds);
+    for (String id : ids) {
+      try {
+        if (!isAbandonedUpload(id, sessions, idleBefore)) {
+          continue;
+        }
+        long size = store.uploadSize(id);
+        if (!report.dryRun) {
+          store.deleteUpload(id);
+        }
+        report.orphan(BlobStore.uploadKey(id), size);
+      } catch (IOException | RuntimeException e) {
+        report.error(e);
+      }
+    }
+  }
+
+  /**
+   * Upload bytes nobody will finish: a monolithic upload (no session; its name holds its start)
+   * older than the expiry, or bytes of a session whose row is gone (rows precede bytes, so a
+   * session in progress always has one).
+   */
+  private boolean isAbandonedUpload(String id, Set<String> sessions, long idleBefore) {
+    if (id.startsWith(UploadService.WHOLE_UPLOAD_PREFIX)) {
+      String rest = id.substring(UploadService.WHOLE_UPLOAD_PREFIX.length());
+      int dash = rest.indexOf('-');
+      try {
+        return Long.parseLong(dash < 0 ? rest : rest.substring(0, dash)) < idleBefore;
+      } catch (NumberFormatException e) {
+        return false;
+      }
+    }
+    String session = id.endsWith(".rewind") ? id.substring(0, id.length() - ".rewind".length()) : id;
+    return !sessions.contains(session) && database.read(c -> uploads.find(c, session)).isEmpty();
+  }
+
+  private void collectManifests(long createdBefore, Report report) {
+    List<GarbageCollectDao.ManifestCandidate> candidates =
+        database.read(c -> dao.untaggedManifests(c, createdBefore));
+    for (GarbageCollectDao.ManifestCandidate candidate : candidates) {
+      try {
+        boolean deleted =
+            report.dryRun || database.write(c -> dao.deleteUntaggedManifest(c, candidate.id(), createdBefore));
+        if (deleted) {
+          report.manifests.add(candidate.repository() + "@" + candidate.digest());
+        }
+      } catch (RuntimeException e) {
+        report.error(e);
+      }
+    }
+  }
+
+  /**
+   * Compares storage with metadata without changing either: files with no row (orphans), live
+   * rows whose bytes are missing, and claims a stopped run left (finished by the next run).
+   * Meant for a stopped server: uploads in progress on a running one show up as orphans.
+   */
+  public Verification verify() throws IOException {
+    List<GarbageCollectDao.BlobCandidate> live = database.read(dao::liveBlobs);
+    Set<String> known = database.read(dao::allDigests);
+    List<String> missing = new ArrayList<>();
+    for (GarbageCollectDao.BlobCandidate blob : live) {
+      if (store.stat(blob.digest()).isEmpty()) {
+        missing.add(blob.digest().toString());
+      }
+    }
+    List<String> orphans = new ArrayList<>();
+    for (String key : store.listBlobKeys()) {
+      Optional<Digest> digest = BlobStore.digestOfKey(key);
+      if (digest.isEmpty() || !known.contains(digest.get().toString())) {
+        orphans.add(key);
+      }
+    }
+    Set<String> sessions = database.read(dao::allUploadIds);
+    for (String id : store.listUploadIds()) {
+      String session = id.endsWith(".rewind") ? id.substring(0, id.length() - ".rewind".length()) : id;
+      if (!sessions.contains(session)) {
+        orphans.add(BlobStore.uploadKey(id));
+      }
+    }
+    List<String> unfinished = new ArrayList<>();
+    for (GarbageCollectDao.BlobCandidate candidate : database.read(c -> dao.blobCandidates(c, Long.MIN_VALUE))) {
+      if (candidate.state() == BlobState.DELETING) {
+        unfinished.add(candidate.digest().toString());
+      }
+    }
+    return new Verification(live.size(), orphans, missing, unfinished);
+  }
+
+  /** What a run deleted (or would have). */
+  private static final class Report {
+    final boolean dryRun;
+    final List<String> blobs = new ArrayList<>();
+    final List<String> manifests = new ArrayList<>();
+    final List<String> uploads = new ArrayList<>();
+    final List<String> orphans = new ArrayList<>();
+    long bytes;
+    int errors;
+    String lastError;
+
+    Report(boolean dryRun) {
+      this.dryRun = dryRun;
+    }
+
+    void blob(Digest digest, long size) {
+      blobs.add(digest.toString());
+      bytes += size;
+    }
+
+    void upload(String id, long size) {
+      uploads.add(id);
+      bytes += size;
+    }
+
+    void orphan(String key, long size) {
+      orphans.add(key);
+      bytes += size;
+    }
+
+    void error(Exception e) {
+      errors++;
+      lastError = e.getMessage() == null ? e.toString() : e.getMessage();
+      log.debug("garbage collection: {}", lastError, e);
+    }
+
+    String toJson(ObjectMapper json) {
+      ObjectNode root = json.createObjectNode();
+      list(root.putArray("blobs"), blobs);
+      list(root.putArray("manifests"), manifests);
+      list(root.putArray("uploads"), uploads);
+      list(root.putArray("orphans"), orphans);
+      root.put(
+          "truncated",
+          blobs.size() > REPORT_LIMIT
+              || manifests.size() > REPORT_LIMIT
+              || uploads.size() > REPORT_LIMIT
+              || orphans.size() > REPORT_LIMIT);
+      try {
+        return json.writeValueAsString(root);
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private static void list(ArrayNode array, List<String> values) {
+      values.stream().limit(REPORT_LIMIT).forEach(array::add);
+    }
+  }
+}

@@ -1,0 +1,14 @@
+package dev.berth.metadata;
+
+import dev.berth.testkit.contract.GarbageCollectContract;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
+
+class SqliteGarbageCollectTest extends GarbageCollectContract {
+  @TempDir Path dir;
+
+  @Override
+  protected Database openDatabase() {
+    return Database.open("jdbc:sqlite:" + dir.resolve("berth.db"));
+  }
+}
