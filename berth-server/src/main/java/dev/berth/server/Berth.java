@@ -27,10 +27,8 @@ import dev.berth.storage.memory.MemoryBlobDriver;
 import dev.berth.storage.s3.S3BlobDriver;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
@@ -209,15 +207,12 @@ public final class Berth implements AutoCloseable {
 
   /** One process per data directory: a second one would split the single-writer database. */
   private static FileChannel lockDataDir(Path dataDir) throws IOException {
-    FileChannel channel =
-        FileChannel.open(dataDir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock = channel.tryLock();
+    FileChannel lock = DataDirectoryLock.tryLock(dataDir);
     if (lock == null) {
-      channel.close();
       throw new IllegalStateException(
           "data directory " + dataDir.toAbsolutePath() + " is in use by another Berth process");
     }
-    return channel;
+    return lock;
   }
 
   public int port() {

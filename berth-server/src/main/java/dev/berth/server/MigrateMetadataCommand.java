@@ -7,11 +7,8 @@ import dev.berth.metadata.MetadataMigration;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,7 +63,7 @@ final class MigrateMetadataCommand {
       err.println("berth: migrate-metadata: no metadata database at " + databaseFile.toAbsolutePath());
       return 1;
     }
-    try (FileChannel lock = lockDataDir(dataDir)) {
+    try (FileChannel lock = DataDirectoryLock.tryLock(dataDir)) {
       if (lock == null) {
         err.println(
             "berth: migrate-metadata: data directory "
@@ -130,24 +127,5 @@ final class MigrateMetadataCommand {
     } catch (NumberFormatException e) {
       throw new Main.UsageException("migrate-metadata: --batch-size must be a number, got '" + text + "'");
     }
-  }
-
-  /**
-   * The same lock a server takes on {@code <data-dir>/.lock} (see {@code Berth}); null when
-   * another process, or this one, holds it.
-   */
-  static FileChannel lockDataDir(Path dataDir) throws IOException {
-    FileChannel channel = FileChannel.open(dataDir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock lock;
-    try {
-      lock = channel.tryLock();
-    } catch (OverlappingFileLockException e) {
-      lock = null;
-    }
-    if (lock == null) {
-      channel.close();
-      return null;
-    }
-    return channel;
   }
 }
