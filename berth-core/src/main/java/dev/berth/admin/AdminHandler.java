@@ -35,7 +35,8 @@ public final class AdminHandler {
   private final ObjectMapper json;
   private final boolean readOnly;
 
-  public AdminHandler(GarbageCollectJob job, GarbageCollectService service, ObjectMapper json, boolean readOnly) {
+  public AdminHandler(
+      GarbageCollectJob job, GarbageCollectService service, ObjectMapper json, boolean readOnly) {
     this.job = job;
     this.service = service;
     this.json = json;
@@ -119,7 +120,8 @@ public final class AdminHandler {
         limit = -1;
       }
       if (limit < 1 || limit > 1000) {
-        throw new RegistryException(ErrorCode.PAGINATION_NUMBER_INVALID, "n must be between 1 and 1000");
+        throw new RegistryException(
+            ErrorCode.PAGINATION_NUMBER_INVALID, "n must be between 1 and 1000");
       }
     }
     List<GarbageCollectRun> runs = service.runs(limit);
@@ -169,7 +171,8 @@ public final class AdminHandler {
 
   private static RegistryException notAllowed(Exchange exchange, String allowed) {
     exchange.setHeader("Allow", allowed);
-    return new RegistryException(ErrorCode.UNSUPPORTED, exchange.method() + " is not allowed here; use " + allowed);
+    return new RegistryException(
+        ErrorCode.UNSUPPORTED, exchange.method() + " is not allowed here; use " + allowed);
   }
 
   private static RegistryException unknownRun(String id) {

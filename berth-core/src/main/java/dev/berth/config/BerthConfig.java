@@ -71,7 +71,8 @@ public record BerthConfig(
   public static BerthConfig defaults() {
     return new BerthConfig(
         "./data",
-        new ServerConfig("0.0.0.0:5000", "", false, new TlsConfig("", ""), true, Duration.ofSeconds(30)),
+        new ServerConfig(
+            "0.0.0.0:5000", "", false, new TlsConfig("", ""), true, Duration.ofSeconds(30)),
         new StorageConfig(
             "filesystem",
             new FilesystemConfig(""),

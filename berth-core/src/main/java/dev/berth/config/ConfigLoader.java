@@ -32,7 +32,8 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 public final class ConfigLoader {
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
-  private static final Set<String> SECRET_WORDS = Set.of("password", "secret", "access-key", "token");
+  private static final Set<String> SECRET_WORDS =
+      Set.of("password", "secret", "access-key", "token");
 
   public ConfigLoader() {}
 
@@ -41,7 +42,8 @@ public final class ConfigLoader {
    * @param environment usually {@code System.getenv()}
    * @param overrides key path → value, from the command line
    */
-  public BerthConfig load(Path file, Map<String, String> environment, Map<String, String> overrides) {
+  public BerthConfig load(
+      Path file, Map<String, String> environment, Map<String, String> overrides) {
     Map<String, Object> defaults = RecordBinder.toTree(BerthConfig.defaults());
     Map<String, Object> tree = RecordBinder.toTree(BerthConfig.defaults());
     if (file != null) {
@@ -51,14 +53,16 @@ public final class ConfigLoader {
       } catch (NoSuchFileException e) {
         throw new ConfigException("configuration file not found: " + file);
       } catch (IOException e) {
-        throw new ConfigException("configuration file " + file + " cannot be read: " + e.getMessage());
+        throw new ConfigException(
+            "configuration file " + file + " cannot be read: " + e.getMessage());
       }
       Object fromFile;
       try {
         Node root = new Yaml(new LoaderOptions()).compose(new StringReader(text));
         fromFile = root == null ? null : plain(root);
       } catch (YAMLException e) {
-        throw new ConfigException("configuration file " + file + " is not valid YAML: " + firstLine(e.getMessage()));
+        throw new ConfigException(
+            "configuration file " + file + " is not valid YAML: " + firstLine(e.getMessage()));
       }
       if (fromFile != null && !"".equals(fromFile)) {
         if (!(fromFile instanceof Map<?, ?> map)) {
@@ -138,11 +142,15 @@ public final class ConfigLoader {
       int port = Integer.parseInt(addr.substring(colon + 1));
       require(port >= 0 && port <= 65535, "server.addr", "port must be 0..65535, got " + port);
     } catch (NumberFormatException e) {
-      throw new ConfigException("bad value for configuration key 'server.addr': port is not a number in '" + addr + "'");
+      throw new ConfigException(
+          "bad value for configuration key 'server.addr': port is not a number in '" + addr + "'");
     }
     String external = c.server().externalUrl();
     require(
-        external == null || external.isEmpty() || external.startsWith("http://") || external.startsWith("https://"),
+        external == null
+            || external.isEmpty()
+            || external.startsWith("http://")
+            || external.startsWith("https://"),
         "server.external-url",
         "must start with http:// or https://");
     BerthConfig.TlsConfig tls = c.server().tls();
@@ -150,10 +158,19 @@ public final class ConfigLoader {
     boolean key = tls.keyFile() != null && !tls.keyFile().isEmpty();
     require(cert == key, "server.tls", "cert-file and key-file must be given together");
     if (cert) {
-      require(Files.isReadable(Path.of(tls.certFile())), "server.tls.cert-file", "cannot read " + tls.certFile());
-      require(Files.isReadable(Path.of(tls.keyFile())), "server.tls.key-file", "cannot read " + tls.keyFile());
+      require(
+          Files.isReadable(Path.of(tls.certFile())),
+          "server.tls.cert-file",
+          "cannot read " + tls.certFile());
+      require(
+          Files.isReadable(Path.of(tls.keyFile())),
+          "server.tls.key-file",
+          "cannot read " + tls.keyFile());
     }
-    require(!c.server().shutdownTimeout().isNegative(), "server.shutdown-timeout", "must not be negative");
+    require(
+        !c.server().shutdownTimeout().isNegative(),
+        "server.shutdown-timeout",
+        "must not be negative");
     require(
         Set.of("filesystem", "memory", "s3").contains(c.storage().driver()),
         "storage.driver",
@@ -176,12 +193,21 @@ public final class ConfigLoader {
     require(
         url.startsWith("jdbc:sqlite:") || url.startsWith("jdbc:postgresql:"),
         "metadata.url",
-        "must be a jdbc:sqlite: or jdbc:postgresql: URL, got '" + url.replaceAll("(?i)(password=)[^&]*", "$1********") + "'");
-    require(c.metadata().poolSize() >= 1, "metadata.pool-size", "must be at least 1, got " + c.metadata().poolSize());
-    require(!c.uploads().expiry().isNegative() && !c.uploads().expiry().isZero(), "uploads.expiry", "must be positive");
+        "must be a jdbc:sqlite: or jdbc:postgresql: URL, got '"
+            + url.replaceAll("(?i)(password=)[^&]*", "$1********") + "'");
+    require(
+        c.metadata().poolSize() >= 1,
+        "metadata.pool-size",
+        "must be at least 1, got " + c.metadata().poolSize());
+    require(
+        !c.uploads().expiry().isNegative() && !c.uploads().expiry().isZero(),
+        "uploads.expiry",
+        "must be positive");
     require(c.uploads().chunkMinLength() >= 0, "uploads.chunk-min-length", "must not be negative");
     require(!c.gc().gracePeriod().isNegative(), "gc.grace-period", "must not be negative");
-    require(isSchedule(c.gc().schedule()), "gc.schedule",
+    require(
+        isSchedule(c.gc().schedule()),
+        "gc.schedule",
         "must be off, @hourly, @daily or an interval such as 6h, got '" + c.gc().schedule() + "'");
     require(
         Set.of("trace", "debug", "info", "warn", "error").contains(c.log().level()),
@@ -196,7 +222,11 @@ public final class ConfigLoader {
   /** The forms {@code dev.berth.gc.GarbageCollectSchedule} accepts. */
   private static boolean isSchedule(String value) {
     String text = value == null ? "" : value.strip();
-    if (text.isEmpty() || text.equals("off") || text.equals("@hourly") || text.equals("@daily") || text.equals("@midnight")) {
+    if (text.isEmpty()
+        || text.equals("off")
+        || text.equals("@hourly")
+        || text.equals("@daily")
+        || text.equals("@midnight")) {
       return true;
     }
     try {
@@ -230,14 +260,16 @@ public final class ConfigLoader {
       if (existing instanceof Map<?, ?> && value instanceof Map<?, ?> nested) {
         merge((Map<String, Object>) existing, nested, key + ".");
       } else if (existing instanceof Map<?, ?>) {
-        throw new ConfigException("bad value for configuration key '" + key + "': must be a mapping");
+        throw new ConfigException(
+            "bad value for configuration key '" + key + "': must be a mapping");
       } else {
         target.put(name, value);
       }
     }
   }
 
-  private static void collectLeaves(Map<String, Object> node, String prefix, Map<String, String> leaves) {
+  private static void collectLeaves(
+      Map<String, Object> node, String prefix, Map<String, String> leaves) {
     for (Map.Entry<String, Object> field : node.entrySet()) {
       String key = prefix + field.getKey();
       if (field.getValue() instanceof Map<?, ?> nested) {
@@ -270,7 +302,9 @@ public final class ConfigLoader {
     for (Map.Entry<String, Object> field : node.entrySet()) {
       if (field.getValue() instanceof Map<?, ?> nested) {
         mask((Map<String, Object>) nested);
-      } else if (isSecret(field.getKey()) && field.getValue() != null && !field.getValue().toString().isEmpty()) {
+      } else if (isSecret(field.getKey())
+          && field.getValue() != null
+          && !field.getValue().toString().isEmpty()) {
         field.setValue("********");
       }
     }
@@ -307,15 +341,14 @@ public final class ConfigLoader {
     int at = 0;
     while (matcher.find() && matcher.start() == at) {
       long amount = Long.parseLong(matcher.group(1));
-      total =
-          total.plus(
-              switch (matcher.group(2)) {
-                case "ms" -> Duration.ofMillis(amount);
-                case "s" -> Duration.ofSeconds(amount);
-                case "m" -> Duration.ofMinutes(amount);
-                case "h" -> Duration.ofHours(amount);
-                default -> Duration.ofDays(amount);
-              });
+      total = total.plus(
+          switch (matcher.group(2)) {
+            case "ms" -> Duration.ofMillis(amount);
+            case "s" -> Duration.ofSeconds(amount);
+            case "m" -> Duration.ofMinutes(amount);
+            case "h" -> Duration.ofHours(amount);
+            default -> Duration.ofDays(amount);
+          });
       at = matcher.end();
     }
     if (at == 0 || at != value.length()) {

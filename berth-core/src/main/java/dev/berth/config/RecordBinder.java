@@ -65,7 +65,9 @@ final class RecordBinder {
       return bind((Class<? extends Record>) type, map, key + ".");
     }
     if (value instanceof Map<?, ?> || value instanceof java.util.List<?>) {
-      throw bad(key, "must be a single value, not a " + (value instanceof Map<?, ?> ? "mapping" : "list"));
+      throw bad(
+          key,
+          "must be a single value, not a " + (value instanceof Map<?, ?> ? "mapping" : "list"));
     }
     if (type == String.class) {
       return value == null ? null : value.toString();

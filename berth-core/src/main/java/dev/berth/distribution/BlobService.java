@@ -25,7 +25,8 @@ public final class BlobService {
   private final BlobDao blobs;
   private final BlobStore store;
 
-  public BlobService(Database database, RepositoryDao repositories, BlobDao blobs, BlobStore store) {
+  public BlobService(
+      Database database, RepositoryDao repositories, BlobDao blobs, BlobStore store) {
     this.database = database;
     this.repositories = repositories;
     this.blobs = blobs;
@@ -45,21 +46,23 @@ public final class BlobService {
     } catch (BlobNotFoundException e) {
       // A row without bytes must never happen; say so loudly rather than serve garbage.
       throw new RegistryException(
-          ErrorCode.INTERNAL, "blob " + digest + " is recorded but its content is missing", null, e);
+          ErrorCode.INTERNAL,
+          "blob " + digest + " is recorded but its content is missing",
+          null,
+          e);
     }
   }
 
   /** Removes the repository's link; the blob is 404 there at once. */
   public void delete(RepositoryName repository, Digest digest) {
-    database.write(
-        c -> {
-          OptionalLong repositoryId = repositories.findId(c, repository.value());
-          if (repositoryId.isEmpty() || !blobs.unlink(c, repositoryId.getAsLong(), digest)) {
-            throw blobUnknown(digest);
-          }
-          blobs.markUnreferenced(c, digest);
-          return null;
-        });
+    database.write(c -> {
+      OptionalLong repositoryId = repositories.findId(c, repository.value());
+      if (repositoryId.isEmpty() || !blobs.unlink(c, repositoryId.getAsLong(), digest)) {
+        throw blobUnknown(digest);
+      }
+      blobs.markUnreferenced(c, digest);
+      return null;
+    });
   }
 
   /**
@@ -68,22 +71,23 @@ public final class BlobService {
    * @return false when the mount is impossible (the caller falls back to an upload session)
    */
   public boolean mount(RepositoryName repository, RepositoryName from, Digest digest) {
-    return database.write(
-        c -> {
-          // The live check locks the row first: garbage collection either sees this link or has
-          // claimed the blob already, and then the mount falls back to an upload (decision 008).
-          if (blobs.lockLive(c, digest).isEmpty()
-              || blobs.linkedSize(c, from.value(), digest).isEmpty()) {
-            return false;
-          }
-          long repositoryId = repositories.getOrCreate(c, repository.value());
-          blobs.link(c, repositoryId, digest);
-          return true;
-        });
+    return database.write(c -> {
+      // The live check locks the row first: garbage collection either sees this link or has
+      // claimed the blob already, and then the mount falls back to an upload (decision 008).
+      if (blobs.lockLive(c, digest).isEmpty()
+          || blobs.linkedSize(c, from.value(), digest).isEmpty()) {
+        return false;
+      }
+      long repositoryId = repositories.getOrCreate(c, repository.value());
+      blobs.link(c, repositoryId, digest);
+      return true;
+    });
   }
 
   static RegistryException blobUnknown(Digest digest) {
     return new RegistryException(
-        ErrorCode.BLOB_UNKNOWN, "blob unknown to registry: " + digest, Map.of("digest", digest.toString()));
+        ErrorCode.BLOB_UNKNOWN,
+        "blob unknown to registry: " + digest,
+        Map.of("digest", digest.toString()));
   }
 }

@@ -26,14 +26,13 @@ import java.util.Map;
  * manifest v2 schema 2). The bytes themselves are stored untouched; this only learns from them.
  */
 public final class ManifestParser {
-  private final ObjectMapper json =
-      JsonMapper.builder()
-          .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
-          // "{...}{...}" is not one manifest; clients that parse the stored bytes would fail.
-          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-          .build();
+  private final ObjectMapper json = JsonMapper.builder()
+      .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+      // "{...}{...}" is not one manifest; clients that parse the stored bytes would fail.
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .build();
 
   /**
    * @param contentType the request's Content-Type (may be null)
@@ -72,9 +71,8 @@ public final class ManifestParser {
     } else if (bodyType != null && MediaType.isManifestType(bodyType)) {
       mediaType = bodyType;
     } else {
-      throw invalid(
-          "unsupported manifest media type: "
-              + (declared != null ? declared : bodyType != null ? bodyType : "(none given)"));
+      throw invalid("unsupported manifest media type: "
+          + (declared != null ? declared : bodyType != null ? bodyType : "(none given)"));
     }
     JsonNode schemaVersion = root.get("schemaVersion");
     if (schemaVersion == null || !schemaVersion.isInt() || schemaVersion.asInt() != 2) {
@@ -119,7 +117,8 @@ public final class ManifestParser {
     if (artifactType != null && !MediaType.OCI_MANIFEST.equals(mediaType)) {
       throw invalid("artifactType is only allowed in OCI image manifests");
     }
-    return new ImageManifest(mediaType, config, layers, subject, artifactType, annotations, external);
+    return new ImageManifest(
+        mediaType, config, layers, subject, artifactType, annotations, external);
   }
 
   private static Descriptor descriptor(JsonNode node, String where) {

@@ -59,70 +59,65 @@ public final class ManifestService {
     this.json = json;
   }
 
-  public Pushed put(RepositoryName repository, Reference reference, String contentType, byte[] bytes) {
+  public Pushed put(
+      RepositoryName repository, Reference reference, String contentType, byte[] bytes) {
     Manifest manifest = parser.parse(contentType, bytes);
-    Digest digest =
-        switch (reference) {
-          case DigestReference(Digest given) -> {
-            Digest actual = hash(given.algorithm(), bytes);
-            if (!actual.equals(given)) {
-              throw new RegistryException(
-                  ErrorCode.DIGEST_INVALID,
-                  "manifest digest " + actual + " does not match " + given,
-                  Map.of("expected", given.toString(), "actual", actual.toString()));
-            }
-            yield actual;
-          }
-          case Tag tag -> hash("sha256", bytes);
-        };
-    NewManifest row =
-        new NewManifest(
-            digest,
-            manifest.mediaType(),
-            manifest.effectiveArtifactType(),
-            manifest.subject() == null ? null : manifest.subject().digest(),
-            annotationsJson(manifest.annotations()),
-            bytes,
-            manifest.requiredBlobs(),
-            manifest.requiredManifests());
-    database.write(
-        c -> {
-          long repositoryId = repositories.getOrCreate(c, repository.value());
-          List<Digest> missingBlobs = blobs.unlinked(c, repositoryId, manifest.requiredBlobs());
-          if (!missingBlobs.isEmpty()) {
-            throw new RegistryException(
-                ErrorCode.MANIFEST_BLOB_UNKNOWN,
-                "manifest references blob " + missingBlobs.getFirst() + " unknown to " + repository,
-                Map.of("digest", missingBlobs.getFirst().toString()));
-          }
-          List<Digest> missingChildren =
-              manifests.absent(c, repositoryId, manifest.requiredManifests());
-          if (!missingChildren.isEmpty()) {
-            // spec.md "Push": a missing referenced manifest MUST give MANIFEST_BLOB_UNKNOWN too.
-            throw new RegistryException(
-                ErrorCode.MANIFEST_BLOB_UNKNOWN,
-                "index references manifest " + missingChildren.getFirst() + " unknown to " + repository,
-                Map.of("digest", missingChildren.getFirst().toString()));
-          }
-          long manifestId = manifests.insertIfAbsent(c, repositoryId, row);
-          if (reference instanceof Tag tag) {
-            tags.put(c, repositoryId, tag.value(), manifestId);
-          }
-          return null;
-        });
+    Digest digest = switch (reference) {
+      case DigestReference(Digest given) -> {
+        Digest actual = hash(given.algorithm(), bytes);
+        if (!actual.equals(given)) {
+          throw new RegistryException(
+              ErrorCode.DIGEST_INVALID,
+              "manifest digest " + actual + " does not match " + given,
+              Map.of("expected", given.toString(), "actual", actual.toString()));
+        }
+        yield actual;
+      }
+      case Tag tag -> hash("sha256", bytes);
+    };
+    NewManifest row = new NewManifest(
+        digest,
+        manifest.mediaType(),
+        manifest.effectiveArtifactType(),
+        manifest.subject() == null ? null : manifest.subject().digest(),
+        annotationsJson(manifest.annotations()),
+        bytes,
+        manifest.requiredBlobs(),
+        manifest.requiredManifests());
+    database.write(c -> {
+      long repositoryId = repositories.getOrCreate(c, repository.value());
+      List<Digest> missingBlobs = blobs.unlinked(c, repositoryId, manifest.requiredBlobs());
+      if (!missingBlobs.isEmpty()) {
+        throw new RegistryException(
+            ErrorCode.MANIFEST_BLOB_UNKNOWN,
+            "manifest references blob " + missingBlobs.getFirst() + " unknown to " + repository,
+            Map.of("digest", missingBlobs.getFirst().toString()));
+      }
+      List<Digest> missingChildren =
+          manifests.absent(c, repositoryId, manifest.requiredManifests());
+      if (!missingChildren.isEmpty()) {
+        // spec.md "Push": a missing referenced manifest MUST give MANIFEST_BLOB_UNKNOWN too.
+        throw new RegistryException(
+            ErrorCode.MANIFEST_BLOB_UNKNOWN,
+            "index references manifest " + missingChildren.getFirst() + " unknown to " + repository,
+            Map.of("digest", missingChildren.getFirst().toString()));
+      }
+      long manifestId = manifests.insertIfAbsent(c, repositoryId, row);
+      if (reference instanceof Tag tag) {
+        tags.put(c, repositoryId, tag.value(), manifestId);
+      }
+      return null;
+    });
     return new Pushed(digest, row.subject());
   }
 
   /** Looks a manifest up by tag or digest; MANIFEST_UNKNOWN (or NAME_UNKNOWN) when absent. */
   public StoredManifest get(RepositoryName repository, Reference reference, boolean withContent) {
-    Optional<StoredManifest> found =
-        database.read(
-            c ->
-                switch (reference) {
-                  case Tag tag -> manifests.findByTag(c, repository.value(), tag.value(), withContent);
-                  case DigestReference(Digest digest) ->
-                      manifests.findByDigest(c, repository.value(), digest, withContent);
-                });
+    Optional<StoredManifest> found = database.read(c -> switch (reference) {
+      case Tag tag -> manifests.findByTag(c, repository.value(), tag.value(), withContent);
+      case DigestReference(Digest digest) ->
+        manifests.findByDigest(c, repository.value(), digest, withContent);
+    });
     return found.orElseThrow(() -> unknown(repository, reference));
   }
 
@@ -131,30 +126,28 @@ public final class ManifestService {
    * manifests may share them, and garbage collection decides what is unreferenced.
    */
   public void delete(RepositoryName repository, Reference reference) {
-    database.write(
-        c -> {
-          OptionalLong repositoryId = repositories.findId(c, repository.value());
-          if (repositoryId.isEmpty()) {
-            throw nameUnknown(repository);
+    database.write(c -> {
+      OptionalLong repositoryId = repositories.findId(c, repository.value());
+      if (repositoryId.isEmpty()) {
+        throw nameUnknown(repository);
+      }
+      boolean deleted = switch (reference) {
+        case Tag tag -> tags.delete(c, repositoryId.getAsLong(), tag.value());
+        case DigestReference(Digest digest) -> {
+          OptionalLong manifestId = manifests.findId(c, repositoryId.getAsLong(), digest);
+          if (manifestId.isPresent()) {
+            // Its blobs may have lost their last reference: their grace period starts.
+            blobs.markUnreferencedByManifest(c, manifestId.getAsLong());
           }
-          boolean deleted =
-              switch (reference) {
-                case Tag tag -> tags.delete(c, repositoryId.getAsLong(), tag.value());
-                case DigestReference(Digest digest) -> {
-                  OptionalLong manifestId = manifests.findId(c, repositoryId.getAsLong(), digest);
-                  if (manifestId.isPresent()) {
-                    // Its blobs may have lost their last reference: their grace period starts.
-                    blobs.markUnreferencedByManifest(c, manifestId.getAsLong());
-                  }
-                  yield manifests.delete(c, repositoryId.getAsLong(), digest);
-                }
-              };
-          if (!deleted) {
-            throw new RegistryException(
-                ErrorCode.MANIFEST_UNKNOWN, "manifest unknown: " + repository + ":" + reference);
-          }
-          return null;
-        });
+          yield manifests.delete(c, repositoryId.getAsLong(), digest);
+        }
+      };
+      if (!deleted) {
+        throw new RegistryException(
+            ErrorCode.MANIFEST_UNKNOWN, "manifest unknown: " + repository + ":" + reference);
+      }
+      return null;
+    });
   }
 
   public List<Referrer> referrers(RepositoryName repository, Digest subject, String artifactType) {

@@ -109,7 +109,8 @@ public final class RegistryHandler {
         allow(method, "GET", "HEAD");
         referrers(exchange, RepositoryName.of(name), Digest.parse(digest));
       }
-      case Route.Unknown() -> throw new RegistryException(ErrorCode.NOT_FOUND, "no route for " + exchange.path());
+      case Route.Unknown() ->
+        throw new RegistryException(ErrorCode.NOT_FOUND, "no route for " + exchange.path());
     }
   }
 
@@ -130,7 +131,8 @@ public final class RegistryHandler {
   }
 
   private static RegistryException methodNotAllowed(String method) {
-    return new RegistryException(ErrorCode.UNSUPPORTED, "method " + method + " is not allowed here");
+    return new RegistryException(
+        ErrorCode.UNSUPPORTED, "method " + method + " is not allowed here");
   }
 
   // ---- manifests ----
@@ -161,7 +163,9 @@ public final class RegistryHandler {
     ManifestService.Pushed pushed =
         manifests.put(repository, reference, exchange.header("Content-Type"), body);
     exchange.setHeader(
-        "Location", exchange.baseUrl(settings.externalUrl()) + "/v2/" + repository + "/manifests/" + pushed.digest());
+        "Location",
+        exchange.baseUrl(settings.externalUrl()) + "/v2/" + repository + "/manifests/"
+            + pushed.digest());
     exchange.setHeader(DIGEST_HEADER, pushed.digest().toString());
     if (pushed.subject() != null) {
       exchange.setHeader("OCI-Subject", pushed.subject().toString());
@@ -191,7 +195,9 @@ public final class RegistryHandler {
       long[] parsed = ByteRange.parse(range, size);
       if (parsed == ByteRange.UNSATISFIABLE) {
         exchange.setHeader("Content-Range", "bytes */" + size);
-        throw new RegistryException(ErrorCode.RANGE_INVALID, "range " + range + " is not satisfiable for " + size + " bytes");
+        throw new RegistryException(
+            ErrorCode.RANGE_INVALID,
+            "range " + range + " is not satisfiable for " + size + " bytes");
       }
       if (parsed != null) {
         offset = parsed[0];
@@ -257,7 +263,8 @@ public final class RegistryHandler {
         try {
           size = uploads.append(repository, id, range, exchange);
         } catch (RegistryException e) {
-          if (e.code() == ErrorCode.RANGE_INVALID && e.detail() instanceof Map<?, ?> detail
+          if (e.code() == ErrorCode.RANGE_INVALID
+              && e.detail() instanceof Map<?, ?> detail
               && detail.get("size") instanceof Long current) {
             exchange.discardBody();
             uploadProgress(exchange, repository, id, current);
@@ -271,7 +278,8 @@ public final class RegistryHandler {
         String digestParameter = exchange.query("digest");
         if (digestParameter == null) {
           exchange.discardBody();
-          throw new RegistryException(ErrorCode.DIGEST_INVALID, "digest parameter is required to complete an upload");
+          throw new RegistryException(
+              ErrorCode.DIGEST_INVALID, "digest parameter is required to complete an upload");
         }
         Digest digest = Digest.parse(digestParameter);
         String contentRange = exchange.header("Content-Range");
@@ -291,7 +299,8 @@ public final class RegistryHandler {
 
   private void uploadProgress(Exchange exchange, RepositoryName repository, String id, long size) {
     exchange.setHeader(
-        "Location", exchange.baseUrl(settings.externalUrl()) + "/v2/" + repository + "/blobs/uploads/" + id);
+        "Location",
+        exchange.baseUrl(settings.externalUrl()) + "/v2/" + repository + "/blobs/uploads/" + id);
     exchange.setHeader("Range", "0-" + Math.max(0, size - 1));
     exchange.setHeader(UPLOAD_UUID_HEADER, id);
   }
@@ -299,7 +308,8 @@ public final class RegistryHandler {
   private void blobCreated(Exchange exchange, RepositoryName repository, Digest digest)
       throws IOException {
     exchange.setHeader(
-        "Location", exchange.baseUrl(settings.externalUrl()) + "/v2/" + repository + "/blobs/" + digest);
+        "Location",
+        exchange.baseUrl(settings.externalUrl()) + "/v2/" + repository + "/blobs/" + digest);
     exchange.setHeader(DIGEST_HEADER, digest.toString());
     exchange.sendEmpty(201);
   }
@@ -335,7 +345,8 @@ public final class RegistryHandler {
       names = names.subList(0, n);
       exchange.setHeader(
           "Link",
-          "</v2/" + repository + "/tags/list?last=" + encode(names.getLast()) + "&n=" + n + ">; rel=\"next\"");
+          "</v2/" + repository + "/tags/list?last=" + encode(names.getLast()) + "&n=" + n
+              + ">; rel=\"next\"");
     }
     StringBuilder body = new StringBuilder(names.size() * 24 + 64);
     body.append("{\"name\":\"").append(repository.value()).append("\",\"tags\":[");

@@ -25,13 +25,12 @@ public final class RepositoryService {
 
   /** Tags after {@code last}; NAME_UNKNOWN when the repository does not exist. */
   public List<String> tags(RepositoryName repository, String last, int limit) {
-    return database.read(
-        c -> {
-          OptionalLong id = repositories.findId(c, repository.value());
-          if (id.isEmpty()) {
-            throw ManifestService.nameUnknown(repository);
-          }
-          return tags.list(c, id.getAsLong(), last, limit);
-        });
+    return database.read(c -> {
+      OptionalLong id = repositories.findId(c, repository.value());
+      if (id.isEmpty()) {
+        throw ManifestService.nameUnknown(repository);
+      }
+      return tags.list(c, id.getAsLong(), last, limit);
+    });
   }
 }

@@ -33,7 +33,8 @@ import java.util.regex.Pattern;
  * prefix, so any chunk may land anywhere at any time at the cost of one re-read.
  */
 public final class UploadService {
-  private static final Pattern UPLOAD_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+  private static final Pattern UPLOAD_ID =
+      Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   private static final int PROGRESS_LIMIT = 4096;
   private static final int HASH_SLICE = 128 << 10;
   private static final long TOUCH_INTERVAL_MILLIS = 60_000;
@@ -60,8 +61,7 @@ public final class UploadService {
         }
         return new ChunkRange(start, end);
       } catch (RuntimeException e) {
-        throw new RegistryException(
-            ErrorCode.RANGE_INVALID, "invalid Content-Range: " + header);
+        throw new RegistryException(ErrorCode.RANGE_INVALID, "invalid Content-Range: " + header);
       }
     }
 
@@ -86,7 +86,11 @@ public final class UploadService {
   private final ConcurrentHashMap<String, Progress> progress = new ConcurrentHashMap<>();
 
   public UploadService(
-      Database database, RepositoryDao repositories, BlobDao blobs, UploadDao uploads, BlobStore store) {
+      Database database,
+      RepositoryDao repositories,
+      BlobDao blobs,
+      UploadDao uploads,
+      BlobStore store) {
     this.database = database;
     this.repositories = repositories;
     this.blobs = blobs;
@@ -98,11 +102,10 @@ public final class UploadService {
   public String start(RepositoryName repository) {
     String id = UUID.randomUUID().toString();
     long now = System.currentTimeMillis();
-    database.write(
-        c -> {
-          uploads.insert(c, new UploadSession(id, repository.value(), now, now));
-          return null;
-        });
+    database.write(c -> {
+      uploads.insert(c, new UploadSession(id, repository.value(), now, now));
+      return null;
+    });
     return id;
   }
 
@@ -136,7 +139,8 @@ public final class UploadService {
         if (declared >= 0 && declared != range.length()) {
           throw new RegistryException(
               ErrorCode.SIZE_INVALID,
-              "Content-Length " + declared + " does not match Content-Range length " + range.length());
+              "Content-Length " + declared + " does not match Content-Range length "
+                  + range.length());
         }
       }
       long received = receive(id, p, size, body, range == null ? -1 : range.length());
@@ -186,7 +190,8 @@ public final class UploadService {
   }
 
   /** Monolithic upload in one request ({@code POST ?digest=}): no session row is ever written. */
-  public long uploadWhole(RepositoryName repository, Digest digest, Exchange body) throws IOException {
+  public long uploadWhole(RepositoryName repository, Digest digest, Exchange body)
+      throws IOException {
     // No session row: the name carries its start time, by which garbage collection tells an
     // abandoned one (the process died mid-request) from one in progress.
     String id = wholeUploadId(System.currentTimeMillis());
@@ -235,7 +240,8 @@ public final class UploadService {
 
   /** True when the digest's bytes are committed already (recorded and present in storage). */
   private boolean isStored(Digest digest) throws IOException {
-    return database.read(c -> blobs.size(c, digest)).isPresent() && store.stat(digest).isPresent();
+    return database.read(c -> blobs.size(c, digest)).isPresent()
+        && store.stat(digest).isPresent();
   }
 
   /**
@@ -246,12 +252,10 @@ public final class UploadService {
   private long verifyOnly(Digest digest, Exchange body) throws IOException {
     MessageDigest md = newDigest(digest.jcaName());
     byte[] scratch = new byte[HASH_SLICE];
-    long total =
-        body.readBody(
-            bytes -> {
-              hash(md, bytes, scratch);
-              bytes.position(bytes.limit());
-            });
+    long total = body.readBody(bytes -> {
+      hash(md, bytes, scratch);
+      bytes.position(bytes.limit());
+    });
     Digest actual = Digest.of(digest.algorithm(), md.digest());
     if (!actual.equals(digest)) {
       throw digestMismatch(digest, actual);
@@ -261,20 +265,20 @@ public final class UploadService {
 
   /** Links an already stored blob and ends the session, in one transaction. */
   private void linkStored(RepositoryName repository, String id, Digest digest) {
-    database.write(
-        c -> {
-          if (blobs.lockLive(c, digest).isEmpty()) {
-            // Collected between the check and now; the client must push again.
-            throw new RegistryException(
-                ErrorCode.BLOB_UPLOAD_INVALID, "blob " + digest + " was removed meanwhile; retry the upload");
-          }
-          long repositoryId = repositories.getOrCreate(c, repository.value());
-          blobs.link(c, repositoryId, digest);
-          if (id != null) {
-            uploads.delete(c, id);
-          }
-          return null;
-        });
+    database.write(c -> {
+      if (blobs.lockLive(c, digest).isEmpty()) {
+        // Collected between the check and now; the client must push again.
+        throw new RegistryException(
+            ErrorCode.BLOB_UPLOAD_INVALID,
+            "blob " + digest + " was removed meanwhile; retry the upload");
+      }
+      long repositoryId = repositories.getOrCreate(c, repository.value());
+      blobs.link(c, repositoryId, digest);
+      if (id != null) {
+        uploads.delete(c, id);
+      }
+      return null;
+    });
   }
 
   /**
@@ -284,23 +288,20 @@ public final class UploadService {
    */
   private void commit(RepositoryName repository, String id, Digest digest, long size)
       throws IOException {
-    database.withDigestLock(
-        digest,
-        () -> {
-          try {
-            store.commitUpload(id, digest, size);
-          } catch (BlobNotFoundException e) {
-            throw uploadUnknown(id);
-          }
-          return database.write(
-              c -> {
-                blobs.insertOrRevive(c, digest, size);
-                long repositoryId = repositories.getOrCreate(c, repository.value());
-                blobs.link(c, repositoryId, digest);
-                uploads.delete(c, id);
-                return null;
-              });
-        });
+    database.withDigestLock(digest, () -> {
+      try {
+        store.commitUpload(id, digest, size);
+      } catch (BlobNotFoundException e) {
+        throw uploadUnknown(id);
+      }
+      return database.write(c -> {
+        blobs.insertOrRevive(c, digest, size);
+        long repositoryId = repositories.getOrCreate(c, repository.value());
+        blobs.link(c, repositoryId, digest);
+        uploads.delete(c, id);
+        return null;
+      });
+    });
   }
 
   private long receive(String id, Progress p, long size, Exchange body, long expected)
@@ -312,12 +313,10 @@ public final class UploadService {
     byte[] scratch = new byte[HASH_SLICE];
     long received;
     try (BlobWriter writer = store.appendUpload(id)) {
-      received =
-          body.readBody(
-              bytes -> {
-                hash(sha256, bytes, scratch);
-                writer.write(bytes);
-              });
+      received = body.readBody(bytes -> {
+        hash(sha256, bytes, scratch);
+        writer.write(bytes);
+      });
       if (expected >= 0 && received != expected) {
         // Roll back to where the chunk started so the client can resend it.
         p.sha256 = null;
@@ -416,11 +415,10 @@ public final class UploadService {
     if (now - session.updatedAt() < TOUCH_INTERVAL_MILLIS) {
       return;
     }
-    database.write(
-        c -> {
-          uploads.touch(c, session.id(), now);
-          return null;
-        });
+    database.write(c -> {
+      uploads.touch(c, session.id(), now);
+      return null;
+    });
   }
 
   private Progress progress(String id) {

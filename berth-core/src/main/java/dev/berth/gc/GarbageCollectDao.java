@@ -50,17 +50,17 @@ public final class GarbageCollectDao {
    * Blobs unreferenced since {@code unreferencedBefore} or earlier, and blobs an earlier run
    * claimed but did not finish.
    */
-  public List<BlobCandidate> blobCandidates(Connection c, long unreferencedBefore) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT b.digest, b.size, b.state FROM blobs b WHERE b.state = 'deleting'"
-                + " OR (b.state = 'live' AND" + UNREFERENCED + ") ORDER BY b.digest")) {
+  public List<BlobCandidate> blobCandidates(Connection c, long unreferencedBefore)
+      throws SQLException {
+    try (PreparedStatement p = c.prepareStatement(
+        "SELECT b.digest, b.size, b.state FROM blobs b WHERE b.state = 'deleting'"
+            + " OR (b.state = 'live' AND" + UNREFERENCED + ") ORDER BY b.digest")) {
       p.setLong(1, unreferencedBefore);
       List<BlobCandidate> candidates = new ArrayList<>();
       try (ResultSet rs = p.executeQuery()) {
         while (rs.next()) {
-          candidates.add(
-              new BlobCandidate(Digest.parse(rs.getString(1)), rs.getLong(2), BlobState.fromColumn(rs.getString(3))));
+          candidates.add(new BlobCandidate(
+              Digest.parse(rs.getString(1)), rs.getLong(2), BlobState.fromColumn(rs.getString(3))));
         }
       }
       return candidates;
@@ -79,10 +79,9 @@ public final class GarbageCollectDao {
     if (state.get() == BlobState.DELETING) {
       return true;
     }
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "UPDATE blobs SET state = 'deleting' WHERE digest = ? AND state = 'live' AND digest IN"
-                + " (SELECT b.digest FROM blobs b WHERE b.digest = ? AND" + UNREFERENCED + ")")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE blobs SET state = 'deleting' WHERE digest = ? AND state = 'live' AND digest IN"
+            + " (SELECT b.digest FROM blobs b WHERE b.digest = ? AND" + UNREFERENCED + ")")) {
       p.setString(1, digest.toString());
       p.setString(2, digest.toString());
       p.setLong(3, unreferencedBefore);
@@ -91,8 +90,8 @@ public final class GarbageCollectDao {
   }
 
   private static Optional<BlobState> lockState(Connection c, Digest digest) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement("SELECT state FROM blobs WHERE digest = ?" + Dialect.of(c).forUpdate())) {
+    try (PreparedStatement p = c.prepareStatement(
+        "SELECT state FROM blobs WHERE digest = ?" + Dialect.of(c).forUpdate())) {
       p.setString(1, digest.toString());
       try (ResultSet rs = p.executeQuery()) {
         return rs.next() ? Optional.of(BlobState.fromColumn(rs.getString(1))) : Optional.empty();
@@ -154,17 +153,17 @@ public final class GarbageCollectDao {
   }
 
   /** Manifests without tags that no index of their repository lists and no manifest has as subject. */
-  public List<ManifestCandidate> untaggedManifests(Connection c, long createdBefore) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT m.id, r.name, m.digest, m.size FROM manifests m JOIN repositories r ON r.id = m.repository_id"
-                + " WHERE" + UNTAGGED + " ORDER BY m.id")) {
+  public List<ManifestCandidate> untaggedManifests(Connection c, long createdBefore)
+      throws SQLException {
+    try (PreparedStatement p = c.prepareStatement(
+        "SELECT m.id, r.name, m.digest, m.size FROM manifests m JOIN repositories r ON r.id = m.repository_id"
+            + " WHERE" + UNTAGGED + " ORDER BY m.id")) {
       p.setLong(1, createdBefore);
       List<ManifestCandidate> candidates = new ArrayList<>();
       try (ResultSet rs = p.executeQuery()) {
         while (rs.next()) {
-          candidates.add(
-              new ManifestCandidate(rs.getLong(1), rs.getString(2), Digest.parse(rs.getString(3)), rs.getLong(4)));
+          candidates.add(new ManifestCandidate(
+              rs.getLong(1), rs.getString(2), Digest.parse(rs.getString(3)), rs.getLong(4)));
         }
       }
       return candidates;
@@ -175,9 +174,10 @@ public final class GarbageCollectDao {
    * Deletes a manifest if it is still untagged and unreferenced (its tags, reference rows and
    * listed blobs go with it; the blobs' grace period starts). False when it changed meanwhile.
    */
-  public boolean deleteUntaggedManifest(Connection c, long id, long createdBefore) throws SQLException {
-    try (PreparedStatement lock =
-        c.prepareStatement("SELECT id FROM manifests WHERE id = ?" + Dialect.of(c).forUpdate())) {
+  public boolean deleteUntaggedManifest(Connection c, long id, long createdBefore)
+      throws SQLException {
+    try (PreparedStatement lock = c.prepareStatement(
+        "SELECT id FROM manifests WHERE id = ?" + Dialect.of(c).forUpdate())) {
       lock.setLong(1, id);
       try (ResultSet rs = lock.executeQuery()) {
         if (!rs.next()) {
@@ -204,12 +204,12 @@ public final class GarbageCollectDao {
 
   // ---- run history ----
 
-  public long insertRun(Connection c, long startedAt, boolean dryRun, boolean deleteUntagged, String trigger)
+  public long insertRun(
+      Connection c, long startedAt, boolean dryRun, boolean deleteUntagged, String trigger)
       throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "INSERT INTO gc_runs (started_at, dry_run, delete_untagged, trigger_source, status)"
-                + " VALUES (?, ?, ?, ?, ?) RETURNING id")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "INSERT INTO gc_runs (started_at, dry_run, delete_untagged, trigger_source, status)"
+            + " VALUES (?, ?, ?, ?, ?) RETURNING id")) {
       p.setLong(1, startedAt);
       p.setBoolean(2, dryRun);
       p.setBoolean(3, deleteUntagged);
@@ -223,11 +223,10 @@ public final class GarbageCollectDao {
   }
 
   public void finishRun(Connection c, GarbageCollectRun run) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "UPDATE gc_runs SET finished_at = ?, status = ?, blobs_deleted = ?, manifests_deleted = ?,"
-                + " uploads_deleted = ?, orphans_deleted = ?, bytes_freed = ?, errors = ?, error_message = ?,"
-                + " report = ? WHERE id = ?")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE gc_runs SET finished_at = ?, status = ?, blobs_deleted = ?, manifests_deleted = ?,"
+            + " uploads_deleted = ?, orphans_deleted = ?, bytes_freed = ?, errors = ?, error_message = ?,"
+            + " report = ? WHERE id = ?")) {
       p.setLong(1, run.finishedAt());
       p.setString(2, run.status());
       p.setLong(3, run.blobsDeleted());
@@ -278,7 +277,8 @@ public final class GarbageCollectDao {
   }
 
   public Optional<GarbageCollectRun> run(Connection c, long id) throws SQLException {
-    try (PreparedStatement p = c.prepareStatement("SELECT " + RUN_COLUMNS + " FROM gc_runs WHERE id = ?")) {
+    try (PreparedStatement p =
+        c.prepareStatement("SELECT " + RUN_COLUMNS + " FROM gc_runs WHERE id = ?")) {
       p.setLong(1, id);
       try (ResultSet rs = p.executeQuery()) {
         return rs.next() ? Optional.of(run(rs)) : Optional.empty();

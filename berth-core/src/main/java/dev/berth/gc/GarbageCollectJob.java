@@ -31,11 +31,15 @@ public final class GarbageCollectJob implements AutoCloseable {
   private final Clock clock;
   /** The id of the run in progress, 0 when none. */
   private final AtomicLong running = new AtomicLong();
+
   private volatile Thread scheduler;
   private volatile boolean closed;
 
   public GarbageCollectJob(
-      GarbageCollectService service, String schedule, boolean scheduledDeleteUntagged, Clock clock) {
+      GarbageCollectService service,
+      String schedule,
+      boolean scheduledDeleteUntagged,
+      Clock clock) {
     this.service = service;
     this.schedule = GarbageCollectSchedule.parse(schedule);
     this.scheduledDeleteUntagged = scheduledDeleteUntagged;
@@ -46,7 +50,9 @@ public final class GarbageCollectJob implements AutoCloseable {
   public GarbageCollectJob start() {
     int interrupted = service.markInterrupted();
     if (interrupted > 0) {
-      log.warn("{} garbage collection run(s) were interrupted by a stop; the next run finishes their work", interrupted);
+      log.warn(
+          "{} garbage collection run(s) were interrupted by a stop; the next run finishes their work",
+          interrupted);
     }
     if (!(schedule instanceof GarbageCollectSchedule.Off)) {
       scheduler = Thread.ofVirtual().name("berth-gc-schedule").start(this::scheduleLoop);
@@ -78,18 +84,15 @@ public final class GarbageCollectJob implements AutoCloseable {
       throw e;
     }
     running.set(id);
-    Thread.ofVirtual()
-        .name("berth-gc-" + id)
-        .start(
-            () -> {
-              try {
-                service.collect(id, options);
-              } catch (RuntimeException e) {
-                log.error("garbage collection run {} could not be recorded", id, e);
-              } finally {
-                running.set(0);
-              }
-            });
+    Thread.ofVirtual().name("berth-gc-" + id).start(() -> {
+      try {
+        service.collect(id, options);
+      } catch (RuntimeException e) {
+        log.error("garbage collection run {} could not be recorded", id, e);
+      } finally {
+        running.set(0);
+      }
+    });
     return id;
   }
 

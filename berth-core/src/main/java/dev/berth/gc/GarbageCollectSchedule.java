@@ -51,10 +51,14 @@ public sealed interface GarbageCollectSchedule {
   default Optional<Instant> next(Instant after) {
     return switch (this) {
       case Off off -> Optional.empty();
-      case Hourly hourly -> Optional.of(after.truncatedTo(ChronoUnit.HOURS).plus(1, ChronoUnit.HOURS));
+      case Hourly hourly ->
+        Optional.of(after.truncatedTo(ChronoUnit.HOURS).plus(1, ChronoUnit.HOURS));
       case Daily daily ->
-          Optional.of(
-              ZonedDateTime.ofInstant(after, ZoneOffset.UTC).toLocalDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant());
+        Optional.of(ZonedDateTime.ofInstant(after, ZoneOffset.UTC)
+            .toLocalDate()
+            .plusDays(1)
+            .atStartOfDay(ZoneOffset.UTC)
+            .toInstant());
       case Every(Duration interval) -> Optional.of(after.plus(interval));
     };
   }

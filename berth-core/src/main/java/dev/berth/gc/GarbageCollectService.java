@@ -54,7 +54,10 @@ public final class GarbageCollectService {
 
   /** The offline comparison of storage with metadata ({@code berth gc --verify}). */
   public record Verification(
-      long liveBlobs, List<String> orphans, List<String> missing, List<String> unfinishedDeletions) {
+      long liveBlobs,
+      List<String> orphans,
+      List<String> missing,
+      List<String> unfinishedDeletions) {
     public boolean consistent() {
       return orphans.isEmpty() && missing.isEmpty();
     }
@@ -91,7 +94,8 @@ public final class GarbageCollectService {
   /** Records a new run as running and returns its id; {@link #collect} executes it. */
   public long start(Options options, String trigger) {
     long now = clock.millis();
-    return database.write(c -> dao.insertRun(c, now, options.dryRun(), options.deleteUntagged(), trigger));
+    return database.write(
+        c -> dao.insertRun(c, now, options.dryRun(), options.deleteUntagged(), trigger));
   }
 
   /** Marks runs a stopped process left running as interrupted (called once at start-up). */
@@ -110,7 +114,8 @@ public final class GarbageCollectService {
 
   /** Executes a run {@link #start} recorded, records its outcome and returns it. */
   public GarbageCollectRun collect(long runId, Options options) {
-    GarbageCollectRun started = run(runId).orElseThrow(() -> new IllegalArgumentException("no run " + runId));
+    GarbageCollectRun started =
+        run(runId).orElseThrow(() -> new IllegalArgumentException("no run " + runId));
     Report report = new Report(options.dryRun());
     String status = GarbageCollectRun.SUCCEEDED;
     try {
@@ -128,28 +133,26 @@ public final class GarbageCollectService {
       report.error(e);
       status = GarbageCollectRun.FAILED;
     }
-    GarbageCollectRun finished =
-        new GarbageCollectRun(
-            runId,
-            started.startedAt(),
-            clock.millis(),
-            options.dryRun(),
-            options.deleteUntagged(),
-            started.trigger(),
-            status,
-            report.blobs.size(),
-            report.manifests.size(),
-            report.uploads.size(),
-            report.orphans.size(),
-            report.bytes,
-            report.errors,
-            report.lastError,
-            report.toJson(json));
-    database.write(
-        c -> {
-          dao.finishRun(c, finished);
-          return null;
-        });
+    GarbageCollectRun finished = new GarbageCollectRun(
+        runId,
+        started.startedAt(),
+        clock.millis(),
+        options.dryRun(),
+        options.deleteUntagged(),
+        started.trigger(),
+        status,
+        report.blobs.size(),
+        report.manifests.size(),
+        report.uploads.size(),
+        report.orphans.size(),
+        report.bytes,
+        report.errors,
+        report.lastError,
+        report.toJson(json));
+    database.write(c -> {
+      dao.finishRun(c, finished);
+      return null;
+    });
     log.info(
         "garbage collection run {}{}: {} blobs, {} manifests, {} uploads, {} orphans, {} bytes{}",
         runId,
@@ -164,7 +167,8 @@ public final class GarbageCollectService {
   }
 
   private void collectUploads(long idleBefore, Report report) throws IOException {
-    List<UploadSession> expired = database.read(c -> uploads.idleSince(c, idleBefore, Integer.MAX_VALUE));
+    List<UploadSession> expired =
+        database.read(c -> uploads.idleSince(c, idleBefore, Integer.MAX_VALUE));
     for (UploadSession session : expired) {
       try {
         long size = store.uploadSize(session.id());
@@ -182,7 +186,8 @@ public final class GarbageCollectService {
   }
 
   private void collectBlobs(long unreferencedBefore, Report report) {
-    List<GarbageCollectDao.BlobCandidate> candidates = database.read(c -> dao.blobCandidates(c, unreferencedBefore));
+    List<GarbageCollectDao.BlobCandidate> candidates =
+        database.read(c -> dao.blobCandidates(c, unreferencedBefore));
     for (GarbageCollectDao.BlobCandidate candidate : candidates) {
       Digest digest = candidate.digest();
       try {
@@ -190,16 +195,13 @@ public final class GarbageCollectService {
           report.blob(digest, candidate.size());
           continue;
         }
-        boolean deleted =
-            database.withDigestLock(
-                digest,
-                () -> {
-                  if (!database.write(c -> dao.claim(c, digest, unreferencedBefore))) {
-                    return false; // referenced again (mounted, linked, re-uploaded) meanwhile
-                  }
-                  store.delete(digest);
-                  return database.write(c -> dao.deleteClaimed(c, digest));
-                });
+        boolean deleted = database.withDigestLock(digest, () -> {
+          if (!database.write(c -> dao.claim(c, digest, unreferencedBefore))) {
+            return false; // referenced again (mounted, linked, re-uploaded) meanwhile
+          }
+          store.delete(digest);
+          return database.write(c -> dao.deleteClaimed(c, digest));
+        });
         if (deleted) {
           report.blob(digest, candidate.size());
         }
@@ -226,17 +228,14 @@ public final class GarbageCollectService {
           }
           continue;
         }
-        long freed =
-            database.withDigestLock(
-                digest,
-                () -> {
-                  // Under the lock no upload is between its move and its row: no row is final.
-                  if (database.read(c -> dao.state(c, digest)).isPresent()) {
-                    return -1L;
-                  }
-                  OptionalLong size = store.stat(digest);
-                  return size.isPresent() && store.delete(digest) ? size.getAsLong() : -1L;
-                });
+        long freed = database.withDigestLock(digest, () -> {
+          // Under the lock no upload is between its move and its row: no row is final.
+          if (database.read(c -> dao.state(c, digest)).isPresent()) {
+            return -1L;
+          }
+          OptionalLong size = store.stat(digest);
+          return size.isPresent() && store.delete(digest) ? size.getAsLong() : -1L;
+        });
         if (freed >= 0) {
           report.orphan(key, freed);
         }
@@ -277,8 +276,10 @@ public final class GarbageCollectService {
         return false;
       }
     }
-    String session = id.endsWith(".rewind") ? id.substring(0, id.length() - ".rewind".length()) : id;
-    return !sessions.contains(session) && database.read(c -> uploads.find(c, session)).isEmpty();
+    String session =
+        id.endsWith(".rewind") ? id.substring(0, id.length() - ".rewind".length()) : id;
+    return !sessions.contains(session)
+        && database.read(c -> uploads.find(c, session)).isEmpty();
   }
 
   private void collectManifests(long createdBefore, Report report) {
@@ -286,8 +287,8 @@ public final class GarbageCollectService {
         database.read(c -> dao.untaggedManifests(c, createdBefore));
     for (GarbageCollectDao.ManifestCandidate candidate : candidates) {
       try {
-        boolean deleted =
-            report.dryRun || database.write(c -> dao.deleteUntaggedManifest(c, candidate.id(), createdBefore));
+        boolean deleted = report.dryRun
+            || database.write(c -> dao.deleteUntaggedManifest(c, candidate.id(), createdBefore));
         if (deleted) {
           report.manifests.add(candidate.repository() + "@" + candidate.digest());
         }
@@ -320,13 +321,15 @@ public final class GarbageCollectService {
     }
     Set<String> sessions = database.read(dao::allUploadIds);
     for (String id : store.listUploadIds()) {
-      String session = id.endsWith(".rewind") ? id.substring(0, id.length() - ".rewind".length()) : id;
+      String session =
+          id.endsWith(".rewind") ? id.substring(0, id.length() - ".rewind".length()) : id;
       if (!sessions.contains(session)) {
         orphans.add(BlobStore.uploadKey(id));
       }
     }
     List<String> unfinished = new ArrayList<>();
-    for (GarbageCollectDao.BlobCandidate candidate : database.read(c -> dao.blobCandidates(c, Long.MIN_VALUE))) {
+    for (GarbageCollectDao.BlobCandidate candidate :
+        database.read(c -> dao.blobCandidates(c, Long.MIN_VALUE))) {
       if (candidate.state() == BlobState.DELETING) {
         unfinished.add(candidate.digest().toString());
       }

@@ -107,7 +107,8 @@ public final class ErrorResponses {
       return registry;
     }
     if (failure instanceof IOException io && isClientGone(io)) {
-      return new RegistryException(ErrorCode.BLOB_UPLOAD_INVALID, "request body: " + io.getMessage());
+      return new RegistryException(
+          ErrorCode.BLOB_UPLOAD_INVALID, "request body: " + io.getMessage());
     }
     log.error("{} {} failed", exchange.method(), exchange.path(), failure);
     return new RegistryException(ErrorCode.INTERNAL, "internal error", null, failure);
@@ -115,6 +116,8 @@ public final class ErrorResponses {
 
   private static boolean isClientGone(IOException e) {
     String name = e.getClass().getName();
-    return name.contains("EofException") || name.contains("BadMessage") || e instanceof java.io.EOFException;
+    return name.contains("EofException")
+        || name.contains("BadMessage")
+        || e instanceof java.io.EOFException;
   }
 }

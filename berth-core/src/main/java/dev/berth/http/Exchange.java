@@ -85,7 +85,9 @@ public final class Exchange {
   /** The base URL clients should use for links: configured, forwarded, or the request's own. */
   public String baseUrl(String externalUrl) {
     if (externalUrl != null && !externalUrl.isEmpty()) {
-      return externalUrl.endsWith("/") ? externalUrl.substring(0, externalUrl.length() - 1) : externalUrl;
+      return externalUrl.endsWith("/")
+          ? externalUrl.substring(0, externalUrl.length() - 1)
+          : externalUrl;
     }
     HttpFields headers = request.getHeaders();
     String proto = firstValue(headers.get("X-Forwarded-Proto"));
@@ -164,20 +166,19 @@ public final class Exchange {
       throw new RegistryException(tooLarge, "body larger than " + limit + " bytes");
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
-    readBody(
-        bytes -> {
-          if (out.size() + bytes.remaining() > limit) {
-            throw new RegistryException(tooLarge, "body larger than " + limit + " bytes");
-          }
-          if (bytes.hasArray()) {
-            out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
-            bytes.position(bytes.limit());
-          } else {
-            byte[] copy = new byte[bytes.remaining()];
-            bytes.get(copy);
-            out.writeBytes(copy);
-          }
-        });
+    readBody(bytes -> {
+      if (out.size() + bytes.remaining() > limit) {
+        throw new RegistryException(tooLarge, "body larger than " + limit + " bytes");
+      }
+      if (bytes.hasArray()) {
+        out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
+        bytes.position(bytes.limit());
+      } else {
+        byte[] copy = new byte[bytes.remaining()];
+        bytes.get(copy);
+        out.writeBytes(copy);
+      }
+    });
     return out.toByteArray();
   }
 

@@ -89,14 +89,15 @@ public final class HttpServer implements AutoCloseable {
         HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(http);
         ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
         alpn.setDefaultProtocol(http1.getProtocol());
-        connector =
-            new ServerConnector(server, new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, http1);
+        connector = new ServerConnector(
+            server, new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, http1);
       } else {
-        connector = new ServerConnector(server, new SslConnectionFactory(ssl, http1.getProtocol()), http1);
+        connector =
+            new ServerConnector(server, new SslConnectionFactory(ssl, http1.getProtocol()), http1);
       }
     } else if (settings.http2()) {
-      connector =
-          new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
+      connector = new ServerConnector(
+          server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
     } else {
       connector = new ServerConnector(server, new HttpConnectionFactory(http));
     }
@@ -180,7 +181,10 @@ public final class HttpServer implements AutoCloseable {
       }
       case "/readyz" -> {
         boolean ok = !stopping && ready.getAsBoolean();
-        exchange.send(ok ? 200 : 503, "text/plain", (ok ? "ready\n" : "not ready\n").getBytes(StandardCharsets.UTF_8));
+        exchange.send(
+            ok ? 200 : 503,
+            "text/plain",
+            (ok ? "ready\n" : "not ready\n").getBytes(StandardCharsets.UTF_8));
         return;
       }
       default -> {}

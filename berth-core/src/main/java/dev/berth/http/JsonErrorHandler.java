@@ -16,20 +16,24 @@ import org.eclipse.jetty.util.Callback;
 final class JsonErrorHandler extends ErrorHandler {
   @Override
   protected void generateResponse(
-      Request request, Response response, int status, String message, Throwable cause, Callback callback)
+      Request request,
+      Response response,
+      int status,
+      String message,
+      Throwable cause,
+      Callback callback)
       throws IOException {
-    String code =
-        switch (status) {
-          case 400 -> request.getHttpURI().getPath().startsWith("/v2/") ? "NAME_INVALID" : "UNSUPPORTED";
-          case 404 -> "NOT_FOUND";
-          case 405 -> "UNSUPPORTED";
-          case 413, 414, 431 -> "SIZE_INVALID";
-          case 429 -> "TOOMANYREQUESTS";
-          default -> status >= 500 ? "UNKNOWN" : "UNSUPPORTED";
-        };
+    String code = switch (status) {
+      case 400 ->
+        request.getHttpURI().getPath().startsWith("/v2/") ? "NAME_INVALID" : "UNSUPPORTED";
+      case 404 -> "NOT_FOUND";
+      case 405 -> "UNSUPPORTED";
+      case 413, 414, 431 -> "SIZE_INVALID";
+      case 429 -> "TOOMANYREQUESTS";
+      default -> status >= 500 ? "UNKNOWN" : "UNSUPPORTED";
+    };
     String text = message == null ? "request rejected" : message;
-    String body =
-        "{\"errors\":[{\"code\":\"" + code + "\",\"message\":\"" + escape(text) + "\"}]}";
+    String body = "{\"errors\":[{\"code\":\"" + code + "\",\"message\":\"" + escape(text) + "\"}]}";
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json; charset=utf-8");
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);

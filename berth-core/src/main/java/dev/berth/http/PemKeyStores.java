@@ -34,11 +34,13 @@ final class PemKeyStores {
       Matcher certs = BLOCK.matcher(certText);
       while (certs.find()) {
         if (certs.group(1).equals("CERTIFICATE")) {
-          chain.add(factory.generateCertificate(new java.io.ByteArrayInputStream(decode(certs.group(2)))));
+          chain.add(factory.generateCertificate(
+              new java.io.ByteArrayInputStream(decode(certs.group(2)))));
         }
       }
       if (chain.isEmpty()) {
-        throw new IllegalArgumentException("server.tls.cert-file: no CERTIFICATE block in " + certFile);
+        throw new IllegalArgumentException(
+            "server.tls.cert-file: no CERTIFICATE block in " + certFile);
       }
       Matcher key = BLOCK.matcher(keyText);
       PrivateKey privateKey = null;
@@ -47,7 +49,8 @@ final class PemKeyStores {
           byte[] der = decode(key.group(2));
           for (String algorithm : List.of("RSA", "EC", "Ed25519")) {
             try {
-              privateKey = KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
+              privateKey =
+                  KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
               break;
             } catch (GeneralSecurityException e) {
               // try the next algorithm
@@ -56,16 +59,17 @@ final class PemKeyStores {
         }
       }
       if (privateKey == null) {
-        throw new IllegalArgumentException(
-            "server.tls.key-file: no PKCS#8 'PRIVATE KEY' block in " + keyFile
-                + " (convert with: openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8)");
+        throw new IllegalArgumentException("server.tls.key-file: no PKCS#8 'PRIVATE KEY' block in "
+            + keyFile + " (convert with: openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8)");
       }
       KeyStore store = KeyStore.getInstance("PKCS12");
       store.load(null, null);
-      store.setKeyEntry("berth", privateKey, PASSWORD.toCharArray(), chain.toArray(Certificate[]::new));
+      store.setKeyEntry(
+          "berth", privateKey, PASSWORD.toCharArray(), chain.toArray(Certificate[]::new));
       return store;
     } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalArgumentException("server.tls: cannot load " + certFile + " / " + keyFile + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "server.tls: cannot load " + certFile + " / " + keyFile + ": " + e.getMessage(), e);
     }
   }
 

@@ -26,7 +26,8 @@ public record NewJob(
     Objects.requireNonNull(runAfter, "runAfter");
     Objects.requireNonNull(uniqueKey, "uniqueKey");
     if (type.isBlank() || type.length() > 100) {
-      throw new IllegalArgumentException("job type must be 1 to 100 characters, got \"" + type + "\"");
+      throw new IllegalArgumentException(
+          "job type must be 1 to 100 characters, got \"" + type + "\"");
     }
     if (uniqueKey.isPresent() && (uniqueKey.get().isBlank() || uniqueKey.get().length() > 255)) {
       throw new IllegalArgumentException("job unique key must be 1 to 255 characters");

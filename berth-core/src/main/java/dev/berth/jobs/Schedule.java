@@ -13,7 +13,8 @@ import java.util.Objects;
  *
  * @param nextRunAt when it fires next; the job it enqueues has this as its {@code runAfter}
  */
-public record Schedule(String name, String jobType, String payload, Duration interval, Instant nextRunAt) {
+public record Schedule(
+    String name, String jobType, String payload, Duration interval, Instant nextRunAt) {
   public Schedule {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(jobType, "jobType");
@@ -24,7 +25,8 @@ public record Schedule(String name, String jobType, String payload, Duration int
       throw new IllegalArgumentException("schedule name must be 1 to 200 characters");
     }
     if (interval.toMillis() < 1) {
-      throw new IllegalArgumentException("schedule interval must be at least 1 ms, got " + interval);
+      throw new IllegalArgumentException(
+          "schedule interval must be at least 1 ms, got " + interval);
     }
   }
 }

@@ -48,6 +48,7 @@ public final class Scheduler implements AutoCloseable {
   private final Duration pollInterval;
   /** Counted down by {@link #close}; the loop waits on it between passes, so a stop is prompt. */
   private final CountDownLatch stopping = new CountDownLatch(1);
+
   private Thread loop;
 
   public Scheduler(Database database, SqlJobQueue queue, Clock clock, Duration pollInterval) {
@@ -70,66 +71,59 @@ public final class Scheduler implements AutoCloseable {
     // Validate before writing: the name and interval here, the type and JSON payload in NewJob.
     new Schedule(name, jobType, payload, interval, first);
     NewJob.of(jobType, payload);
-    database.write(
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "INSERT INTO schedules (name, job_type, payload, interval_millis, next_run_at)"
-                      + " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
-                      + " job_type = excluded.job_type, payload = excluded.payload,"
-                      + " interval_millis = excluded.interval_millis")) {
-            p.setString(1, name);
-            p.setString(2, jobType);
-            p.setString(3, payload);
-            p.setLong(4, interval.toMillis());
-            p.setLong(5, first.toEpochMilli());
-            return p.executeUpdate();
-          }
-        });
+    database.write(c -> {
+      try (PreparedStatement p = c.prepareStatement(
+          "INSERT INTO schedules (name, job_type, payload, interval_millis, next_run_at)"
+              + " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+              + " job_type = excluded.job_type, payload = excluded.payload,"
+              + " interval_millis = excluded.interval_millis")) {
+        p.setString(1, name);
+        p.setString(2, jobType);
+        p.setString(3, payload);
+        p.setLong(4, interval.toMillis());
+        p.setLong(5, first.toEpochMilli());
+        return p.executeUpdate();
+      }
+    });
     return get(name).orElseThrow();
   }
 
   /** Removes a schedule; jobs it already enqueued stay. */
   public boolean remove(String name) {
-    return database.write(
-        c -> {
-          try (PreparedStatement p = c.prepareStatement("DELETE FROM schedules WHERE name = ?")) {
-            p.setString(1, name);
-            return p.executeUpdate() == 1;
-          }
-        });
+    return database.write(c -> {
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM schedules WHERE name = ?")) {
+        p.setString(1, name);
+        return p.executeUpdate() == 1;
+      }
+    });
   }
 
   public Optional<Schedule> get(String name) {
-    return database.read(
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT name, job_type, payload, interval_millis, next_run_at FROM schedules WHERE name = ?")) {
-            p.setString(1, name);
-            try (ResultSet rs = p.executeQuery()) {
-              return rs.next() ? Optional.of(schedule(rs)) : Optional.<Schedule>empty();
-            }
-          }
-        });
+    return database.read(c -> {
+      try (PreparedStatement p = c.prepareStatement(
+          "SELECT name, job_type, payload, interval_millis, next_run_at FROM schedules WHERE name = ?")) {
+        p.setString(1, name);
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next() ? Optional.of(schedule(rs)) : Optional.<Schedule>empty();
+        }
+      }
+    });
   }
 
   /** Every schedule, by name. */
   public List<Schedule> list() {
-    return database.read(
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT name, job_type, payload, interval_millis, next_run_at FROM schedules ORDER BY name")) {
-            List<Schedule> schedules = new ArrayList<>();
-            try (ResultSet rs = p.executeQuery()) {
-              while (rs.next()) {
-                schedules.add(schedule(rs));
-              }
-            }
-            return schedules;
+    return database.read(c -> {
+      try (PreparedStatement p = c.prepareStatement(
+          "SELECT name, job_type, payload, interval_millis, next_run_at FROM schedules ORDER BY name")) {
+        List<Schedule> schedules = new ArrayList<>();
+        try (ResultSet rs = p.executeQuery()) {
+          while (rs.next()) {
+            schedules.add(schedule(rs));
           }
-        });
+        }
+        return schedules;
+      }
+    });
   }
 
   /**
@@ -139,53 +133,47 @@ public final class Scheduler implements AutoCloseable {
    */
   public int fireDue() {
     // Most passes find nothing due: look with a read first, which on SQLite leaves the writer be.
-    boolean anyDue =
-        database.read(
-            c -> {
-              try (PreparedStatement p =
-                  c.prepareStatement("SELECT 1 FROM schedules WHERE next_run_at <= ? LIMIT 1")) {
-                p.setLong(1, clock.millis());
-                try (ResultSet rs = p.executeQuery()) {
-                  return rs.next();
-                }
-              }
-            });
+    boolean anyDue = database.read(c -> {
+      try (PreparedStatement p =
+          c.prepareStatement("SELECT 1 FROM schedules WHERE next_run_at <= ? LIMIT 1")) {
+        p.setLong(1, clock.millis());
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
     if (!anyDue) {
       return 0;
     }
-    return database.write(
-        c -> {
-          long now = clock.millis();
-          List<Schedule> due = new ArrayList<>();
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT name, job_type, payload, interval_millis, next_run_at FROM schedules"
-                      + " WHERE next_run_at <= ? ORDER BY next_run_at, name LIMIT " + BATCH
-                      + (database.dialect() == Dialect.POSTGRES ? " FOR UPDATE SKIP LOCKED" : ""))) {
-            p.setLong(1, now);
-            try (ResultSet rs = p.executeQuery()) {
-              while (rs.next()) {
-                due.add(schedule(rs));
-              }
-            }
+    return database.write(c -> {
+      long now = clock.millis();
+      List<Schedule> due = new ArrayList<>();
+      try (PreparedStatement p = c.prepareStatement(
+          "SELECT name, job_type, payload, interval_millis, next_run_at FROM schedules"
+              + " WHERE next_run_at <= ? ORDER BY next_run_at, name LIMIT " + BATCH
+              + (database.dialect() == Dialect.POSTGRES ? " FOR UPDATE SKIP LOCKED" : ""))) {
+        p.setLong(1, now);
+        try (ResultSet rs = p.executeQuery()) {
+          while (rs.next()) {
+            due.add(schedule(rs));
           }
-          for (Schedule schedule : due) {
-            fire(c, schedule, now);
-          }
-          return due.size();
-        });
+        }
+      }
+      for (Schedule schedule : due) {
+        fire(c, schedule, now);
+      }
+      return due.size();
+    });
   }
 
   private void fire(Connection c, Schedule schedule, long now) throws SQLException {
     long at = schedule.nextRunAt().toEpochMilli();
     long interval = schedule.interval().toMillis();
-    long jobId =
-        queue.enqueue(
-            c, NewJob.of(schedule.jobType(), schedule.payload()).withRunAfter(schedule.nextRunAt()));
+    long jobId = queue.enqueue(
+        c, NewJob.of(schedule.jobType(), schedule.payload()).withRunAfter(schedule.nextRunAt()));
     long next = at + interval * ((now - at) / interval + 1);
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "UPDATE schedules SET next_run_at = ?, last_run_at = ?, last_job_id = ? WHERE name = ?")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE schedules SET next_run_at = ?, last_run_at = ?, last_job_id = ? WHERE name = ?")) {
       p.setLong(1, next);
       p.setLong(2, now);
       p.setLong(3, jobId);

@@ -48,9 +48,17 @@ public final class Worker implements AutoCloseable {
    * @param stopGrace how long {@link #close} lets running tasks finish before interrupting them
    */
   public record Settings(
-      Duration lease, Duration pollInterval, Duration retryBackoff, int concurrency, Duration stopGrace) {
-    public static final Settings DEFAULT =
-        new Settings(Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofSeconds(10), 2, Duration.ofSeconds(30));
+      Duration lease,
+      Duration pollInterval,
+      Duration retryBackoff,
+      int concurrency,
+      Duration stopGrace) {
+    public static final Settings DEFAULT = new Settings(
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(1),
+        Duration.ofSeconds(10),
+        2,
+        Duration.ofSeconds(30));
 
     public Settings {
       for (Duration d : List.of(lease, pollInterval, stopGrace)) {
@@ -59,7 +67,8 @@ public final class Worker implements AutoCloseable {
         }
       }
       if (retryBackoff.isNegative()) {
-        throw new IllegalArgumentException("retryBackoff must not be negative, got " + retryBackoff);
+        throw new IllegalArgumentException(
+            "retryBackoff must not be negative, got " + retryBackoff);
       }
       if (concurrency < 1) {
         throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
@@ -76,7 +85,8 @@ public final class Worker implements AutoCloseable {
   private final Set<Thread> running = ConcurrentHashMap.newKeySet();
   private final List<Thread> loops = new ArrayList<>();
 
-  public Worker(JobQueue queue, String nodeId, Map<String, Task> tasks, Clock clock, Settings settings) {
+  public Worker(
+      JobQueue queue, String nodeId, Map<String, Task> tasks, Clock clock, Settings settings) {
     this.queue = Objects.requireNonNull(queue, "queue");
     this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
     this.tasks = Map.copyOf(tasks);
@@ -144,7 +154,10 @@ public final class Worker implements AutoCloseable {
         try {
           String result = run.get(heartbeatMillis, TimeUnit.MILLISECONDS);
           if (!queue.complete(lease, result == null ? "" : result)) {
-            log.warn("job {} finished on {} after its lease was lost; its result is dropped", job.id(), nodeId);
+            log.warn(
+                "job {} finished on {} after its lease was lost; its result is dropped",
+                job.id(),
+                nodeId);
           }
           return;
         } catch (TimeoutException e) {
@@ -189,7 +202,9 @@ public final class Worker implements AutoCloseable {
     if (stopping.getCount() == 0) {
       retryAt = clock.instant(); // stopped, not broken: another node may take it at once
     } else {
-      Duration backoff = settings.retryBackoff().multipliedBy(1L << Math.min(20, Math.max(0, lease.attempt() - 1)));
+      Duration backoff = settings
+          .retryBackoff()
+          .multipliedBy(1L << Math.min(20, Math.max(0, lease.attempt() - 1)));
       retryAt = clock.instant().plus(backoff.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff);
     }
     String message = cause.getClass().getName() + ": " + cause.getMessage();
@@ -200,9 +215,20 @@ public final class Worker implements AutoCloseable {
     if (state.isEmpty()) {
       log.warn("job {} failed on {} after its lease was lost: {}", job.id(), nodeId, message);
     } else if (state.get() == JobState.FAILED) {
-      log.warn("job {} ({}) failed for good after {} attempts: {}", job.id(), job.type(), lease.attempt(), message);
+      log.warn(
+          "job {} ({}) failed for good after {} attempts: {}",
+          job.id(),
+          job.type(),
+          lease.attempt(),
+          message);
     } else {
-      log.info("job {} ({}) failed attempt {}, retrying at {}: {}", job.id(), job.type(), lease.attempt(), retryAt, message);
+      log.info(
+          "job {} ({}) failed attempt {}, retrying at {}: {}",
+          job.id(),
+          job.type(),
+          lease.attempt(),
+          retryAt,
+          message);
     }
   }
 

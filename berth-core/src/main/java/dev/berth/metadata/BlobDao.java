@@ -24,11 +24,10 @@ public final class BlobDao {
    */
   public void insertOrRevive(Connection c, Digest digest, long size) throws SQLException {
     long now = System.currentTimeMillis();
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "INSERT INTO blobs (digest, size, created_at, state, unreferenced_at) VALUES (?, ?, ?, 'live', 0)"
-                + " ON CONFLICT (digest) DO UPDATE SET state = 'live', created_at = ?"
-                + " WHERE blobs.state <> 'live'")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "INSERT INTO blobs (digest, size, created_at, state, unreferenced_at) VALUES (?, ?, ?, 'live', 0)"
+            + " ON CONFLICT (digest) DO UPDATE SET state = 'live', created_at = ?"
+            + " WHERE blobs.state <> 'live'")) {
       p.setString(1, digest.toString());
       p.setLong(2, size);
       p.setLong(3, now);
@@ -39,9 +38,8 @@ public final class BlobDao {
 
   /** Records stored content; a no-op when the digest is known already. */
   public void insertIfAbsent(Connection c, Digest digest, long size) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING")) {
       p.setString(1, digest.toString());
       p.setLong(2, size);
       p.setLong(3, System.currentTimeMillis());
@@ -67,8 +65,8 @@ public final class BlobDao {
    */
   public OptionalLong lockLive(Connection c, Digest digest) throws SQLException {
     try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT size FROM blobs WHERE digest = ? AND state = 'live'" + Dialect.of(c).forShare())) {
+        c.prepareStatement("SELECT size FROM blobs WHERE digest = ? AND state = 'live'"
+            + Dialect.of(c).forShare())) {
       p.setString(1, digest.toString());
       try (ResultSet rs = p.executeQuery()) {
         return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
@@ -88,10 +86,8 @@ public final class BlobDao {
 
   /** Starts the grace period of every blob a manifest lists, before the manifest is deleted. */
   public void markUnreferencedByManifest(Connection c, long manifestId) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "UPDATE blobs SET unreferenced_at = ?"
-                + " WHERE digest IN (SELECT digest FROM manifest_blobs WHERE manifest_id = ?)")) {
+    try (PreparedStatement p = c.prepareStatement("UPDATE blobs SET unreferenced_at = ?"
+        + " WHERE digest IN (SELECT digest FROM manifest_blobs WHERE manifest_id = ?)")) {
       p.setLong(1, System.currentTimeMillis());
       p.setLong(2, manifestId);
       p.executeUpdate();
@@ -101,12 +97,10 @@ public final class BlobDao {
   /** The size of a blob if the named repository links it; empty otherwise. */
   public OptionalLong linkedSize(Connection c, String repository, Digest digest)
       throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT b.size FROM repositories r"
-                + " JOIN repository_blobs rb ON rb.repository_id = r.id"
-                + " JOIN blobs b ON b.digest = rb.digest"
-                + " WHERE r.name = ? AND rb.digest = ?")) {
+    try (PreparedStatement p = c.prepareStatement("SELECT b.size FROM repositories r"
+        + " JOIN repository_blobs rb ON rb.repository_id = r.id"
+        + " JOIN blobs b ON b.digest = rb.digest"
+        + " WHERE r.name = ? AND rb.digest = ?")) {
       p.setString(1, repository);
       p.setString(2, digest.toString());
       try (ResultSet rs = p.executeQuery()) {
@@ -117,10 +111,9 @@ public final class BlobDao {
 
   /** Links a known blob into a repository; returns false when it was linked already. */
   public boolean link(Connection c, long repositoryId, Digest digest) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?)"
-                + " ON CONFLICT (repository_id, digest) DO NOTHING")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?)"
+            + " ON CONFLICT (repository_id, digest) DO NOTHING")) {
       p.setLong(1, repositoryId);
       p.setString(2, digest.toString());
       p.setLong(3, System.currentTimeMillis());
@@ -147,9 +140,8 @@ public final class BlobDao {
       throws SQLException {
     List<Digest> missing = new ArrayList<>();
     try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?"
-                + Dialect.of(c).forShare())) {
+        c.prepareStatement("SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?"
+            + Dialect.of(c).forShare())) {
       for (Digest digest : digests) {
         p.setLong(1, repositoryId);
         p.setString(2, digest.toString());

@@ -125,7 +125,9 @@ public final class Database implements AutoCloseable {
 
   private static IllegalStateException cannotOpen(String url, SQLException e) {
     return new IllegalStateException(
-        "metadata.url " + redact(url) + ": cannot open the metadata database: " + firstLine(e.getMessage()), e);
+        "metadata.url " + redact(url) + ": cannot open the metadata database: "
+            + firstLine(e.getMessage()),
+        e);
   }
 
   /** A URL fit for a log line: a password given in its query is masked. */
@@ -189,13 +191,12 @@ public final class Database implements AutoCloseable {
   /** True when the database answers a trivial query. */
   public boolean isHealthy() {
     try {
-      return read(
-          c -> {
-            try (Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("SELECT 1")) {
-              return rs.next();
-            }
-          });
+      return read(c -> {
+        try (Statement s = c.createStatement();
+            ResultSet rs = s.executeQuery("SELECT 1")) {
+          return rs.next();
+        }
+      });
     } catch (RuntimeException e) {
       return false;
     }

@@ -45,6 +45,8 @@ public enum Dialect {
   }
 
   String substitute(String sql) {
-    return sql.replace("${id}", identity).replace("${bytes}", bytes).replace("${bytewise}", bytewise);
+    return sql.replace("${id}", identity)
+        .replace("${bytes}", bytes)
+        .replace("${bytewise}", bytewise);
   }
 }

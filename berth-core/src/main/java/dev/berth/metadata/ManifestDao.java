@@ -18,13 +18,11 @@ public final class ManifestDao {
 
   public Optional<StoredManifest> findByDigest(
       Connection c, String repository, Digest digest, boolean withContent) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT "
-                + COLUMNS
-                + (withContent ? ", m.content" : "")
-                + " FROM manifests m JOIN repositories r ON r.id = m.repository_id"
-                + " WHERE r.name = ? AND m.digest = ?")) {
+    try (PreparedStatement p = c.prepareStatement("SELECT "
+        + COLUMNS
+        + (withContent ? ", m.content" : "")
+        + " FROM manifests m JOIN repositories r ON r.id = m.repository_id"
+        + " WHERE r.name = ? AND m.digest = ?")) {
       p.setString(1, repository);
       p.setString(2, digest.toString());
       return one(p, withContent);
@@ -33,14 +31,12 @@ public final class ManifestDao {
 
   public Optional<StoredManifest> findByTag(
       Connection c, String repository, String tag, boolean withContent) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT "
-                + COLUMNS
-                + (withContent ? ", m.content" : "")
-                + " FROM tags t JOIN repositories r ON r.id = t.repository_id"
-                + " JOIN manifests m ON m.id = t.manifest_id"
-                + " WHERE r.name = ? AND t.name = ?")) {
+    try (PreparedStatement p = c.prepareStatement("SELECT "
+        + COLUMNS
+        + (withContent ? ", m.content" : "")
+        + " FROM tags t JOIN repositories r ON r.id = t.repository_id"
+        + " JOIN manifests m ON m.id = t.manifest_id"
+        + " WHERE r.name = ? AND t.name = ?")) {
       p.setString(1, repository);
       p.setString(2, tag);
       return one(p, withContent);
@@ -54,16 +50,15 @@ public final class ManifestDao {
         return Optional.empty();
       }
       String subject = rs.getString(5);
-      return Optional.of(
-          new StoredManifest(
-              rs.getLong(1),
-              Digest.parse(rs.getString(2)),
-              rs.getString(3),
-              rs.getString(4),
-              subject == null ? null : Digest.parse(subject),
-              rs.getLong(6),
-              rs.getString(7),
-              withContent ? rs.getBytes(8) : null));
+      return Optional.of(new StoredManifest(
+          rs.getLong(1),
+          Digest.parse(rs.getString(2)),
+          rs.getString(3),
+          rs.getString(4),
+          subject == null ? null : Digest.parse(subject),
+          rs.getLong(6),
+          rs.getString(7),
+          withContent ? rs.getBytes(8) : null));
     }
   }
 
@@ -89,11 +84,10 @@ public final class ManifestDao {
       return existing.getAsLong();
     }
     long id;
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "INSERT INTO manifests (repository_id, digest, media_type, artifact_type,"
-                + " subject_digest, size, annotations, content, created_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "INSERT INTO manifests (repository_id, digest, media_type, artifact_type,"
+            + " subject_digest, size, annotations, content, created_at)"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
       p.setLong(1, repositoryId);
       p.setString(2, manifest.digest().toString());
       p.setString(3, manifest.mediaType());
@@ -107,9 +101,8 @@ public final class ManifestDao {
     }
     if (!manifest.blobs().isEmpty()) {
       try (PreparedStatement p =
-          c.prepareStatement(
-              "INSERT INTO manifest_blobs (manifest_id, digest) VALUES (?, ?)"
-                  + " ON CONFLICT (manifest_id, digest) DO NOTHING")) {
+          c.prepareStatement("INSERT INTO manifest_blobs (manifest_id, digest) VALUES (?, ?)"
+              + " ON CONFLICT (manifest_id, digest) DO NOTHING")) {
         for (Digest blob : manifest.blobs()) {
           p.setLong(1, id);
           p.setString(2, blob.toString());
@@ -119,10 +112,9 @@ public final class ManifestDao {
       }
     }
     if (!manifest.children().isEmpty()) {
-      try (PreparedStatement p =
-          c.prepareStatement(
-              "INSERT INTO manifest_references (parent_id, child_digest) VALUES (?, ?)"
-                  + " ON CONFLICT (parent_id, child_digest) DO NOTHING")) {
+      try (PreparedStatement p = c.prepareStatement(
+          "INSERT INTO manifest_references (parent_id, child_digest) VALUES (?, ?)"
+              + " ON CONFLICT (parent_id, child_digest) DO NOTHING")) {
         for (Digest child : manifest.children()) {
           p.setLong(1, id);
           p.setString(2, child.toString());
@@ -156,8 +148,8 @@ public final class ManifestDao {
       return missing;
     }
     try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT id FROM manifests WHERE repository_id = ? AND digest = ?" + Dialect.of(c).forShare())) {
+        c.prepareStatement("SELECT id FROM manifests WHERE repository_id = ? AND digest = ?"
+            + Dialect.of(c).forShare())) {
       for (Digest digest : digests) {
         p.setLong(1, repositoryId);
         p.setString(2, digest.toString());
@@ -174,12 +166,11 @@ public final class ManifestDao {
   /** Manifests of a repository whose {@code subject} is the digest, oldest first. */
   public List<Referrer> referrers(
       Connection c, String repository, Digest subject, String artifactType) throws SQLException {
-    String sql =
-        "SELECT m.digest, m.media_type, m.artifact_type, m.size, m.annotations"
-            + " FROM manifests m JOIN repositories r ON r.id = m.repository_id"
-            + " WHERE r.name = ? AND m.subject_digest = ?"
-            + (artifactType == null ? "" : " AND m.artifact_type = ?")
-            + " ORDER BY m.id";
+    String sql = "SELECT m.digest, m.media_type, m.artifact_type, m.size, m.annotations"
+        + " FROM manifests m JOIN repositories r ON r.id = m.repository_id"
+        + " WHERE r.name = ? AND m.subject_digest = ?"
+        + (artifactType == null ? "" : " AND m.artifact_type = ?")
+        + " ORDER BY m.id";
     try (PreparedStatement p = c.prepareStatement(sql)) {
       p.setString(1, repository);
       p.setString(2, subject.toString());
@@ -189,13 +180,12 @@ public final class ManifestDao {
       List<Referrer> referrers = new ArrayList<>();
       try (ResultSet rs = p.executeQuery()) {
         while (rs.next()) {
-          referrers.add(
-              new Referrer(
-                  Digest.parse(rs.getString(1)),
-                  rs.getString(2),
-                  rs.getString(3),
-                  rs.getLong(4),
-                  rs.getString(5)));
+          referrers.add(new Referrer(
+              Digest.parse(rs.getString(1)),
+              rs.getString(2),
+              rs.getString(3),
+              rs.getLong(4),
+              rs.getString(5)));
         }
       }
       return referrers;

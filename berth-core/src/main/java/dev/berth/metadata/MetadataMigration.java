@@ -68,7 +68,8 @@ public final class MetadataMigration {
   }
 
   /** A source table: its columns in order and its primary key. */
-  private record Table(String name, List<String> columns, List<String> primaryKey, Set<String> parents) {}
+  private record Table(
+      String name, List<String> columns, List<String> primaryKey, Set<String> parents) {}
 
   private final String sourceUrl;
   private final Database target;
@@ -81,10 +82,12 @@ public final class MetadataMigration {
    */
   public MetadataMigration(String sourceUrl, Database target, int batchSize, Progress progress) {
     if (!sourceUrl.startsWith("jdbc:sqlite:")) {
-      throw new IllegalArgumentException("the source must be a jdbc:sqlite: URL, got " + Database.redact(sourceUrl));
+      throw new IllegalArgumentException(
+          "the source must be a jdbc:sqlite: URL, got " + Database.redact(sourceUrl));
     }
     if (target.dialect() != Dialect.POSTGRES) {
-      throw new IllegalArgumentException("the target must be a PostgreSQL database, got " + Database.redact(target.url()));
+      throw new IllegalArgumentException(
+          "the target must be a PostgreSQL database, got " + Database.redact(target.url()));
     }
     if (batchSize < 1) {
       throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
@@ -125,13 +128,12 @@ public final class MetadataMigration {
       for (Table table : tables) {
         copy(source, table);
       }
-      target.write(
-          c -> {
-            for (Table table : tables) {
-              moveSequences(c, table.name());
-            }
-            return null;
-          });
+      target.write(c -> {
+        for (Table table : tables) {
+          moveSequences(c, table.name());
+        }
+        return null;
+      });
       for (Table table : tables) {
         long sourceRows = count(source, table.name());
         long targetRows = target.read(c -> count(c, table.name()));
@@ -161,10 +163,9 @@ public final class MetadataMigration {
   private static List<Table> tables(Connection source) throws SQLException {
     List<String> names = new ArrayList<>();
     try (Statement s = source.createStatement();
-        ResultSet rs =
-            s.executeQuery(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-                    + " ORDER BY name")) {
+        ResultSet rs = s.executeQuery(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+                + " ORDER BY name")) {
       while (rs.next()) {
         if (!rs.getString(1).equalsIgnoreCase(VERSION_TABLE)) {
           names.add(rs.getString(1));
@@ -212,12 +213,11 @@ public final class MetadataMigration {
     }
     List<Table> ordered = new ArrayList<>();
     while (!pending.isEmpty()) {
-      Table next =
-          pending.values().stream()
-              .filter(table -> table.parents().stream().noneMatch(pending::containsKey))
-              .findFirst()
-              .orElseThrow(
-                  () -> new IllegalStateException("the foreign keys between tables " + pending.keySet() + " form a cycle"));
+      Table next = pending.values().stream()
+          .filter(table -> table.parents().stream().noneMatch(pending::containsKey))
+          .findFirst()
+          .orElseThrow(() -> new IllegalStateException(
+              "the foreign keys between tables " + pending.keySet() + " form a cycle"));
       pending.remove(next.name().toLowerCase(Locale.ROOT));
       ordered.add(next);
     }
@@ -226,31 +226,29 @@ public final class MetadataMigration {
 
   /** Every source table must exist on the target with every source column. */
   private void checkTargetHas(List<Table> tables) {
-    Map<String, Set<String>> targetColumns =
-        target.read(
-            c -> {
-              Map<String, Set<String>> columns = new HashMap<>();
-              DatabaseMetaData meta = c.getMetaData();
-              try (ResultSet rs = meta.getColumns(null, c.getSchema(), "%", "%")) {
-                while (rs.next()) {
-                  columns
-                      .computeIfAbsent(rs.getString("TABLE_NAME").toLowerCase(Locale.ROOT), t -> new LinkedHashSet<>())
-                      .add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
-                }
-              }
-              return columns;
-            });
+    Map<String, Set<String>> targetColumns = target.read(c -> {
+      Map<String, Set<String>> columns = new HashMap<>();
+      DatabaseMetaData meta = c.getMetaData();
+      try (ResultSet rs = meta.getColumns(null, c.getSchema(), "%", "%")) {
+        while (rs.next()) {
+          columns
+              .computeIfAbsent(
+                  rs.getString("TABLE_NAME").toLowerCase(Locale.ROOT), t -> new LinkedHashSet<>())
+              .add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
+        }
+      }
+      return columns;
+    });
     for (Table table : tables) {
       Set<String> columns = targetColumns.get(table.name().toLowerCase(Locale.ROOT));
       if (columns == null) {
-        throw new IllegalStateException(
-            "the target has no table " + table.name() + " although both schemas are at the same version");
+        throw new IllegalStateException("the target has no table " + table.name()
+            + " although both schemas are at the same version");
       }
       for (String column : table.columns()) {
         if (!columns.contains(column.toLowerCase(Locale.ROOT))) {
-          throw new IllegalStateException(
-              "the target's table " + table.name() + " has no column " + column
-                  + " although both schemas are at the same version");
+          throw new IllegalStateException("the target's table " + table.name() + " has no column "
+              + column + " although both schemas are at the same version");
         }
       }
     }
@@ -259,24 +257,25 @@ public final class MetadataMigration {
   private void copy(Connection source, Table table) throws SQLException {
     long total = count(source, table.name());
     int[] types = target.read(c -> columnTypes(c, table));
-    String columns = String.join(", ", table.columns().stream().map(MetadataMigration::quote).toList());
-    String insert =
-        "INSERT INTO "
-            + quote(table.name())
-            + " ("
-            + columns
-            + ") VALUES ("
-            + String.join(", ", table.columns().stream().map(c -> "?").toList())
-            + ") ON CONFLICT ("
-            + String.join(", ", table.primaryKey().stream().map(MetadataMigration::quote).toList())
-            + ") DO NOTHING";
-    String select =
-        "SELECT "
-            + columns
-            + " FROM "
-            + quote(table.name())
-            + " ORDER BY "
-            + String.join(", ", table.primaryKey().stream().map(MetadataMigration::quote).toList());
+    String columns =
+        String.join(", ", table.columns().stream().map(MetadataMigration::quote).toList());
+    String insert = "INSERT INTO "
+        + quote(table.name())
+        + " ("
+        + columns
+        + ") VALUES ("
+        + String.join(", ", table.columns().stream().map(c -> "?").toList())
+        + ") ON CONFLICT ("
+        + String.join(
+            ", ", table.primaryKey().stream().map(MetadataMigration::quote).toList())
+        + ") DO NOTHING";
+    String select = "SELECT "
+        + columns
+        + " FROM "
+        + quote(table.name())
+        + " ORDER BY "
+        + String.join(
+            ", ", table.primaryKey().stream().map(MetadataMigration::quote).toList());
     long read = 0;
     try (Statement s = source.createStatement();
         ResultSet rs = s.executeQuery(select)) {
@@ -310,7 +309,8 @@ public final class MetadataMigration {
   /** The JDBC type of each copied column on the target, which decides how a value is converted. */
   private static int[] columnTypes(Connection c, Table table) throws SQLException {
     Map<String, Integer> byName = new HashMap<>();
-    try (ResultSet rs = c.getMetaData().getColumns(null, c.getSchema(), table.name().toLowerCase(Locale.ROOT), "%")) {
+    try (ResultSet rs = c.getMetaData()
+        .getColumns(null, c.getSchema(), table.name().toLowerCase(Locale.ROOT), "%")) {
       while (rs.next()) {
         byName.put(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT), rs.getInt("DATA_TYPE"));
       }
@@ -333,15 +333,19 @@ public final class MetadataMigration {
     }
     return switch (targetType) {
       case Types.BIT, Types.BOOLEAN ->
-          value instanceof Number n ? n.longValue() != 0 : Set.of("1", "true", "t").contains(value.toString().toLowerCase(Locale.ROOT));
+        value instanceof Number n
+            ? n.longValue() != 0
+            : Set.of("1", "true", "t").contains(value.toString().toLowerCase(Locale.ROOT));
       case Types.BIGINT, Types.INTEGER, Types.SMALLINT, Types.TINYINT -> rs.getLong(column);
       case Types.BINARY, Types.VARBINARY, Types.LONGVARBINARY, Types.BLOB -> rs.getBytes(column);
-      case Types.DOUBLE, Types.FLOAT, Types.REAL, Types.NUMERIC, Types.DECIMAL -> rs.getBigDecimal(column);
+      case Types.DOUBLE, Types.FLOAT, Types.REAL, Types.NUMERIC, Types.DECIMAL ->
+        rs.getBigDecimal(column);
       default -> rs.getString(column);
     };
   }
 
-  private static Void insert(Connection c, String sql, int[] types, List<Object[]> rows) throws SQLException {
+  private static Void insert(Connection c, String sql, int[] types, List<Object[]> rows)
+      throws SQLException {
     try (PreparedStatement p = c.prepareStatement(sql)) {
       for (Object[] row : rows) {
         for (int i = 0; i < row.length; i++) {
@@ -352,8 +356,9 @@ public final class MetadataMigration {
           } else {
             switch (value) {
               case Boolean b -> p.setBoolean(i + 1, b);
-              case Long l when type == Types.INTEGER || type == Types.SMALLINT || type == Types.TINYINT ->
-                  p.setInt(i + 1, Math.toIntExact(l));
+              case Long l
+              when type == Types.INTEGER || type == Types.SMALLINT || type == Types.TINYINT ->
+                p.setInt(i + 1, Math.toIntExact(l));
               case Long l -> p.setLong(i + 1, l);
               case byte[] bytes -> p.setBytes(i + 1, bytes);
               case java.math.BigDecimal d -> p.setBigDecimal(i + 1, d);
@@ -372,8 +377,13 @@ public final class MetadataMigration {
 
   private static boolean isText(int type) {
     return switch (type) {
-      case Types.CHAR, Types.VARCHAR, Types.LONGVARCHAR, Types.NCHAR, Types.NVARCHAR, Types.LONGNVARCHAR, Types.CLOB ->
-          true;
+      case Types.CHAR,
+          Types.VARCHAR,
+          Types.LONGVARCHAR,
+          Types.NCHAR,
+          Types.NVARCHAR,
+          Types.LONGNVARCHAR,
+          Types.CLOB -> true;
       default -> false;
     };
   }
@@ -382,10 +392,9 @@ public final class MetadataMigration {
   private static void moveSequences(Connection c, String table) throws SQLException {
     List<String> identityColumns = new ArrayList<>();
     try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT column_name FROM information_schema.columns"
-                + " WHERE table_schema = current_schema() AND table_name = ?"
-                + " AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')")) {
+        c.prepareStatement("SELECT column_name FROM information_schema.columns"
+            + " WHERE table_schema = current_schema() AND table_name = ?"
+            + " AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')")) {
       p.setString(1, table.toLowerCase(Locale.ROOT));
       try (ResultSet rs = p.executeQuery()) {
         while (rs.next()) {
@@ -395,12 +404,11 @@ public final class MetadataMigration {
     }
     for (String column : identityColumns) {
       try (PreparedStatement p =
-          c.prepareStatement(
-              "SELECT setval(pg_get_serial_sequence(?, ?), COALESCE((SELECT MAX("
-                  + quote(column)
-                  + ") FROM "
-                  + quote(table)
-                  + "), 0) + 1, false)")) {
+          c.prepareStatement("SELECT setval(pg_get_serial_sequence(?, ?), COALESCE((SELECT MAX("
+              + quote(column)
+              + ") FROM "
+              + quote(table)
+              + "), 0) + 1, false)")) {
         p.setString(1, quote(table));
         p.setString(2, column);
         p.executeQuery().close();

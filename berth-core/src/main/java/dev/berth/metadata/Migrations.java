@@ -27,11 +27,10 @@ final class Migrations {
 
   record Migration(int version, String description, String resource) {}
 
-  static final List<Migration> ALL =
-      List.of(
-          new Migration(1, "registry", "/db/migration/common/V1__registry.sql"),
-          new Migration(2, "garbage collection", "/db/migration/common/V2__garbage_collection.sql"),
-          new Migration(3, "jobs", "/db/migration/common/V3__jobs.sql"));
+  static final List<Migration> ALL = List.of(
+      new Migration(1, "registry", "/db/migration/common/V1__registry.sql"),
+      new Migration(2, "garbage collection", "/db/migration/common/V2__garbage_collection.sql"),
+      new Migration(3, "jobs", "/db/migration/common/V3__jobs.sql"));
 
   private final Database database;
 
@@ -40,62 +39,58 @@ final class Migrations {
   }
 
   void migrate() {
-    database.write(
-        c -> {
-          lockOutOtherNodes(c);
-          try (Statement s = c.createStatement()) {
-            s.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-                    + " description VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
-          }
-          return null;
-        });
-    int current =
-        database.write(
-            c -> {
-              lockOutOtherNodes(c);
-              return currentVersion(c);
-            });
+    database.write(c -> {
+      lockOutOtherNodes(c);
+      try (Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+            + " description VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)");
+      }
+      return null;
+    });
+    int current = database.write(c -> {
+      lockOutOtherNodes(c);
+      return currentVersion(c);
+    });
     int latest = ALL.getLast().version();
     if (current > latest) {
-      throw new IllegalStateException(
-          "metadata database is at schema version "
-              + current
-              + ", newer than this build of Berth knows ("
-              + latest
-              + "); upgrade Berth");
+      throw new IllegalStateException("metadata database is at schema version "
+          + current
+          + ", newer than this build of Berth knows ("
+          + latest
+          + "); upgrade Berth");
     }
     for (Migration migration : ALL) {
       if (migration.version() <= current) {
         continue;
       }
       String sql = database.sqlResource(migration.resource());
-      database.write(
-          c -> {
-            lockOutOtherNodes(c);
-            // Re-check inside the transaction: another node may have migrated meanwhile.
-            if (currentVersion(c) >= migration.version()) {
-              return null;
+      database.write(c -> {
+        lockOutOtherNodes(c);
+        // Re-check inside the transaction: another node may have migrated meanwhile.
+        if (currentVersion(c) >= migration.version()) {
+          return null;
+        }
+        try (Statement s = c.createStatement()) {
+          for (String statement : sql.split(";\\s*(\\n|$)")) {
+            String trimmed = stripComments(statement);
+            if (!trimmed.isBlank()) {
+              s.execute(trimmed);
             }
-            try (Statement s = c.createStatement()) {
-              for (String statement : sql.split(";\\s*(\\n|$)")) {
-                String trimmed = stripComments(statement);
-                if (!trimmed.isBlank()) {
-                  s.execute(trimmed);
-                }
-              }
-            }
-            try (PreparedStatement p =
-                c.prepareStatement(
-                    "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)")) {
-              p.setInt(1, migration.version());
-              p.setString(2, migration.description());
-              p.setLong(3, System.currentTimeMillis());
-              p.executeUpdate();
-            }
-            log.info("metadata schema migrated to version {} ({})", migration.version(), migration.description());
-            return null;
-          });
+          }
+        }
+        try (PreparedStatement p = c.prepareStatement(
+            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)")) {
+          p.setInt(1, migration.version());
+          p.setString(2, migration.description());
+          p.setLong(3, System.currentTimeMillis());
+          p.executeUpdate();
+        }
+        log.info(
+            "metadata schema migrated to version {} ({})",
+            migration.version(),
+            migration.description());
+        return null;
+      });
     }
   }
 

@@ -78,7 +78,8 @@ final class PostgresConnections implements Connections {
       if (e.getCause() instanceof SQLException sql) {
         throw sql;
       }
-      throw new SQLException(e.getCause() == null ? e.getMessage() : e.getCause().getMessage(), e);
+      throw new SQLException(
+          e.getCause() == null ? e.getMessage() : e.getCause().getMessage(), e);
     }
   }
 
@@ -178,7 +179,8 @@ final class PostgresConnections implements Connections {
   @Override
   public <T> T locked(int key, Database.Locked<T> action) throws java.io.IOException {
     if (held.get() != null || transaction.get() != null) {
-      throw new IllegalStateException("digest locks do not nest, nor are taken inside a transaction");
+      throw new IllegalStateException(
+          "digest locks do not nest, nor are taken inside a transaction");
     }
     Connection connection;
     try {

@@ -25,8 +25,8 @@ public final class RepositoryDao {
     if (existing.isPresent()) {
       return existing.getAsLong();
     }
-    try (PreparedStatement p =
-        c.prepareStatement("INSERT INTO repositories (name, created_at) VALUES (?, ?) RETURNING id")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "INSERT INTO repositories (name, created_at) VALUES (?, ?) RETURNING id")) {
       p.setString(1, name);
       p.setLong(2, System.currentTimeMillis());
       return Database.nextLong(p);

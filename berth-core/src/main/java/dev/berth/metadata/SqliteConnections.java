@@ -43,6 +43,7 @@ final class SqliteConnections implements Connections {
   private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
   /** Digest locks (one process owns a SQLite database): striped, collisions only serialise. */
   private final ReentrantLock[] digestLocks = new ReentrantLock[1024];
+
   private final List<Connection> all = new ArrayList<>();
 
   private SqliteConnections(Connection writer) {

@@ -11,12 +11,12 @@ import java.util.List;
 public final class TagDao {
 
   /** Points a tag at a manifest, creating or moving it. */
-  public void put(Connection c, long repositoryId, String tag, long manifestId) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES (?, ?, ?, ?)"
-                + " ON CONFLICT (repository_id, name) DO UPDATE"
-                + " SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at")) {
+  public void put(Connection c, long repositoryId, String tag, long manifestId)
+      throws SQLException {
+    try (PreparedStatement p = c.prepareStatement(
+        "INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES (?, ?, ?, ?)"
+            + " ON CONFLICT (repository_id, name) DO UPDATE"
+            + " SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at")) {
       p.setLong(1, repositoryId);
       p.setString(2, tag);
       p.setLong(3, manifestId);
@@ -46,10 +46,9 @@ public final class TagDao {
   public List<String> list(Connection c, long repositoryId, String last, int limit)
       throws SQLException {
     if (c.isWrapperFor(org.sqlite.SQLiteConnection.class)) {
-      try (PreparedStatement p =
-          c.prepareStatement(
-              "SELECT group_concat(name, ',') FROM"
-                  + " (SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?)")) {
+      try (PreparedStatement p = c.prepareStatement(
+          "SELECT group_concat(name, ',') FROM"
+              + " (SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?)")) {
         p.setLong(1, repositoryId);
         p.setString(2, last == null ? "" : last);
         p.setInt(3, limit);
@@ -69,9 +68,8 @@ public final class TagDao {
         }
       }
     }
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?")) {
       p.setLong(1, repositoryId);
       p.setString(2, last == null ? "" : last);
       p.setInt(3, limit);

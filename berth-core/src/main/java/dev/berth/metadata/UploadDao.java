@@ -12,9 +12,8 @@ import java.util.Optional;
 public final class UploadDao {
 
   public void insert(Connection c, UploadSession session) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "INSERT INTO uploads (id, repository, started_at, updated_at) VALUES (?, ?, ?, ?)")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "INSERT INTO uploads (id, repository, started_at, updated_at) VALUES (?, ?, ?, ?)")) {
       p.setString(1, session.id());
       p.setString(2, session.repository());
       p.setLong(3, session.startedAt());
@@ -24,19 +23,21 @@ public final class UploadDao {
   }
 
   public Optional<UploadSession> find(Connection c, String id) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement("SELECT id, repository, started_at, updated_at FROM uploads WHERE id = ?")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "SELECT id, repository, started_at, updated_at FROM uploads WHERE id = ?")) {
       p.setString(1, id);
       try (ResultSet rs = p.executeQuery()) {
         return rs.next()
-            ? Optional.of(new UploadSession(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getLong(4)))
+            ? Optional.of(
+                new UploadSession(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getLong(4)))
             : Optional.empty();
       }
     }
   }
 
   public void touch(Connection c, String id, long now) throws SQLException {
-    try (PreparedStatement p = c.prepareStatement("UPDATE uploads SET updated_at = ? WHERE id = ?")) {
+    try (PreparedStatement p =
+        c.prepareStatement("UPDATE uploads SET updated_at = ? WHERE id = ?")) {
       p.setLong(1, now);
       p.setString(2, id);
       p.executeUpdate();
@@ -53,16 +54,16 @@ public final class UploadDao {
   /** Sessions idle since before {@code updatedBefore}, oldest first, at most {@code limit}. */
   public List<UploadSession> idleSince(Connection c, long updatedBefore, int limit)
       throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "SELECT id, repository, started_at, updated_at FROM uploads WHERE updated_at < ?"
-                + " ORDER BY updated_at LIMIT ?")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "SELECT id, repository, started_at, updated_at FROM uploads WHERE updated_at < ?"
+            + " ORDER BY updated_at LIMIT ?")) {
       p.setLong(1, updatedBefore);
       p.setInt(2, limit);
       List<UploadSession> sessions = new ArrayList<>();
       try (ResultSet rs = p.executeQuery()) {
         while (rs.next()) {
-          sessions.add(new UploadSession(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getLong(4)));
+          sessions.add(
+              new UploadSession(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getLong(4)));
         }
       }
       return sessions;

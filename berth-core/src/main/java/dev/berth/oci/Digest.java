@@ -27,8 +27,8 @@ public record Digest(String algorithm, String encoded) implements Comparable<Dig
         }
       }
       default ->
-          throw new RegistryException(
-              ErrorCode.DIGEST_INVALID, "unsupported digest algorithm: " + algorithm);
+        throw new RegistryException(
+            ErrorCode.DIGEST_INVALID, "unsupported digest algorithm: " + algorithm);
     }
   }
 
@@ -63,8 +63,8 @@ public record Digest(String algorithm, String encoded) implements Comparable<Dig
       case "sha256" -> "SHA-256";
       case "sha512" -> "SHA-512";
       default ->
-          throw new RegistryException(
-              ErrorCode.DIGEST_INVALID, "unsupported digest algorithm: " + algorithm);
+        throw new RegistryException(
+            ErrorCode.DIGEST_INVALID, "unsupported digest algorithm: " + algorithm);
     };
   }
 

@@ -27,7 +27,8 @@ public final class MediaType {
 
   public static boolean isManifestType(String mediaType) {
     // Set.of(...).contains(null) throws: a request without Content-Type must not become a 500.
-    return mediaType != null && (IMAGE_MANIFESTS.contains(mediaType) || INDEXES.contains(mediaType));
+    return mediaType != null
+        && (IMAGE_MANIFESTS.contains(mediaType) || INDEXES.contains(mediaType));
   }
 
   /** The media type without parameters ({@code ; charset=…}), lower-cased. */

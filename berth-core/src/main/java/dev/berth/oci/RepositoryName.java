@@ -9,8 +9,8 @@ import java.util.regex.Pattern;
  */
 public record RepositoryName(String value) implements Comparable<RepositoryName> {
   public static final int MAX_LENGTH = 255;
-  private static final Pattern GRAMMAR =
-      Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*");
+  private static final Pattern GRAMMAR = Pattern.compile(
+      "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*");
 
   public RepositoryName {
     if (value == null || value.isEmpty()) {
@@ -24,7 +24,9 @@ public record RepositoryName(String value) implements Comparable<RepositoryName>
     }
     if (!GRAMMAR.matcher(value).matches()) {
       throw new RegistryException(
-          ErrorCode.NAME_INVALID, "invalid repository name: " + value, java.util.Map.of("name", value));
+          ErrorCode.NAME_INVALID,
+          "invalid repository name: " + value,
+          java.util.Map.of("name", value));
     }
   }
 

@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ConfigLoaderTest {
   private final ConfigLoader loader = new ConfigLoader();
 
-  @TempDir Path dir;
+  @TempDir
+  Path dir;
 
   @Test
   void withoutFileOrEnvironmentEveryKeyHasItsDefault() {
@@ -38,9 +39,7 @@ class ConfigLoaderTest {
 
   @Test
   void fileOverridesTheKeysItNamesAndKeepsTheRest() throws IOException {
-    Path file =
-        yaml(
-            """
+    Path file = yaml("""
             data-dir: /var/lib/berth
             server:
               addr: 127.0.0.1:6000
@@ -70,14 +69,13 @@ class ConfigLoaderTest {
   @Test
   void emptyFileMeansDefaults() throws IOException {
     assertThat(loader.load(yaml(""), Map.of(), Map.of())).isEqualTo(BerthConfig.defaults());
-    assertThat(loader.load(yaml("# only a comment\n"), Map.of(), Map.of())).isEqualTo(BerthConfig.defaults());
+    assertThat(loader.load(yaml("# only a comment\n"), Map.of(), Map.of()))
+        .isEqualTo(BerthConfig.defaults());
   }
 
   @Test
   void sectionWhoseKeysAreAllCommentedOutKeepsItsDefaults() throws IOException {
-    Path file =
-        yaml(
-            """
+    Path file = yaml("""
             server:
             #  addr: 127.0.0.1:6000
             uploads:
@@ -107,19 +105,18 @@ class ConfigLoaderTest {
   void environmentOverridesTheFile() throws IOException {
     Path file = yaml("server:\n  addr: 127.0.0.1:6000\nuploads:\n  expiry: 1h\n");
 
-    BerthConfig config =
-        loader.load(
-            file,
-            Map.of(
-                "BERTH_SERVER_ADDR", "127.0.0.1:7000",
-                "BERTH_UPLOADS_EXPIRY", "2h",
-                "BERTH_SERVER_READ_ONLY", "true",
-                "BERTH_UPLOADS_CHUNK_MIN_LENGTH", "1024",
-                "BERTH_SERVER_TLS_CERT_FILE", "",
-                "BERTH_LOG_ACCESS_LOG", "false",
-                "PATH", "/usr/bin",
-                "BERTH_NOT_A_KEY", "ignored"),
-            Map.of());
+    BerthConfig config = loader.load(
+        file,
+        Map.of(
+            "BERTH_SERVER_ADDR", "127.0.0.1:7000",
+            "BERTH_UPLOADS_EXPIRY", "2h",
+            "BERTH_SERVER_READ_ONLY", "true",
+            "BERTH_UPLOADS_CHUNK_MIN_LENGTH", "1024",
+            "BERTH_SERVER_TLS_CERT_FILE", "",
+            "BERTH_LOG_ACCESS_LOG", "false",
+            "PATH", "/usr/bin",
+            "BERTH_NOT_A_KEY", "ignored"),
+        Map.of());
 
     assertThat(config.server().addr()).isEqualTo("127.0.0.1:7000");
     assertThat(config.uploads().expiry()).isEqualTo(Duration.ofHours(2));
@@ -130,11 +127,10 @@ class ConfigLoaderTest {
 
   @Test
   void commandLineOverridesTheEnvironment() {
-    BerthConfig config =
-        loader.load(
-            null,
-            Map.of("BERTH_SERVER_ADDR", "127.0.0.1:7000"),
-            Map.of("server.addr", "127.0.0.1:8000", "storage.driver", "memory"));
+    BerthConfig config = loader.load(
+        null,
+        Map.of("BERTH_SERVER_ADDR", "127.0.0.1:7000"),
+        Map.of("server.addr", "127.0.0.1:8000", "storage.driver", "memory"));
 
     assertThat(config.server().addr()).isEqualTo("127.0.0.1:8000");
     assertThat(config.storage().driver()).isEqualTo("memory");
@@ -156,10 +152,12 @@ class ConfigLoaderTest {
 
   @Test
   void unknownKeyInTheFileIsNamed() throws IOException {
-    assertThatThrownBy(() -> loader.load(yaml("server:\n  adr: 127.0.0.1:6000\n"), Map.of(), Map.of()))
+    assertThatThrownBy(
+            () -> loader.load(yaml("server:\n  adr: 127.0.0.1:6000\n"), Map.of(), Map.of()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("unknown configuration key 'server.adr'");
-    assertThatThrownBy(() -> loader.load(yaml("storage:\n  filesystem:\n    rot: /x\n"), Map.of(), Map.of()))
+    assertThatThrownBy(
+            () -> loader.load(yaml("storage:\n  filesystem:\n    rot: /x\n"), Map.of(), Map.of()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("'storage.filesystem.rot'");
     assertThatThrownBy(() -> loader.load(yaml("datadir: /x\n"), Map.of(), Map.of()))
@@ -215,8 +213,8 @@ class ConfigLoaderTest {
   @Test
   void tlsFilesMustBeReadable() throws IOException {
     Path cert = Files.writeString(dir.resolve("cert.pem"), "not checked here");
-    Path file =
-        yaml("server:\n  tls:\n    cert-file: " + cert + "\n    key-file: " + dir.resolve("missing.pem") + "\n");
+    Path file = yaml("server:\n  tls:\n    cert-file: " + cert + "\n    key-file: "
+        + dir.resolve("missing.pem") + "\n");
 
     assertThatThrownBy(() -> loader.load(file, Map.of(), Map.of()))
         .isInstanceOf(ConfigException.class)
@@ -228,7 +226,8 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> loader.load(null, Map.of("BERTH_UPLOADS_EXPIRY", "soon"), Map.of()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("'uploads.expiry'");
-    assertThatThrownBy(() -> loader.load(null, Map.of("BERTH_SERVER_HTTP2", "yes please"), Map.of()))
+    assertThatThrownBy(
+            () -> loader.load(null, Map.of("BERTH_SERVER_HTTP2", "yes please"), Map.of()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("'server.http2'");
   }
@@ -249,9 +248,7 @@ class ConfigLoaderTest {
   @Test
   void metadataOnPostgresqlTakesCredentialsAndAPoolSizeAndDescribeMasksThePassword()
       throws IOException {
-    Path file =
-        yaml(
-            """
+    Path file = yaml("""
             metadata:
               url: jdbc:postgresql://db.example.com:5432/berth
               username: berth
@@ -285,17 +282,24 @@ class ConfigLoaderTest {
     assertThat(defaults.schedule()).isEqualTo("off");
     assertThat(defaults.deleteUntagged()).isFalse();
 
-    BerthConfig.GcConfig set =
-        loader
-            .load(
-                null,
-                Map.of("BERTH_GC_GRACE_PERIOD", "0s", "BERTH_GC_SCHEDULE", "@daily", "BERTH_GC_DELETE_UNTAGGED", "true"),
-                Map.of())
-            .gc();
+    BerthConfig.GcConfig set = loader
+        .load(
+            null,
+            Map.of(
+                "BERTH_GC_GRACE_PERIOD",
+                "0s",
+                "BERTH_GC_SCHEDULE",
+                "@daily",
+                "BERTH_GC_DELETE_UNTAGGED",
+                "true"),
+            Map.of())
+        .gc();
     assertThat(set.gracePeriod()).isZero();
     assertThat(set.schedule()).isEqualTo("@daily");
     assertThat(set.deleteUntagged()).isTrue();
-    assertThat(loader.load(null, Map.of("BERTH_GC_SCHEDULE", "6h"), Map.of()).gc().schedule()).isEqualTo("6h");
+    assertThat(
+            loader.load(null, Map.of("BERTH_GC_SCHEDULE", "6h"), Map.of()).gc().schedule())
+        .isEqualTo("6h");
   }
 
   @Test
@@ -337,12 +341,16 @@ class ConfigLoaderTest {
 
   @Test
   void describeWritesTheEffectiveConfigurationAsLoadableYaml() throws IOException {
-    BerthConfig config =
-        loader.load(null, Map.of("BERTH_UPLOADS_EXPIRY", "1h30m", "BERTH_SERVER_ADDR", "127.0.0.1:7000"), Map.of());
+    BerthConfig config = loader.load(
+        null,
+        Map.of("BERTH_UPLOADS_EXPIRY", "1h30m", "BERTH_SERVER_ADDR", "127.0.0.1:7000"),
+        Map.of());
 
     String described = loader.describe(config);
 
-    assertThat(described).contains("addr: 127.0.0.1:7000", "expiry: 90m", "shutdown-timeout: 30s", "read-only: false");
+    assertThat(described)
+        .contains(
+            "addr: 127.0.0.1:7000", "expiry: 90m", "shutdown-timeout: 30s", "read-only: false");
     assertThat(loader.load(yaml(described), Map.of(), Map.of())).isEqualTo(config);
   }
 

@@ -25,7 +25,10 @@ class ExampleConfigsTest {
 
   static List<Path> examples() throws IOException {
     try (Stream<Path> files = Files.walk(EXAMPLES)) {
-      return files.filter(p -> p.getFileName().toString().endsWith(".yml")).sorted().toList();
+      return files
+          .filter(p -> p.getFileName().toString().endsWith(".yml"))
+          .sorted()
+          .toList();
     }
   }
 

@@ -10,9 +10,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class DigestTest {
-  private static final String HEX64 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-  private static final String HEX128 = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
-      + "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+  private static final String HEX64 =
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  private static final String HEX128 =
+      "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+          + "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
 
   @Test
   void parsesSha256() {
@@ -73,7 +75,8 @@ class DigestTest {
 
   @Test
   void rejectsTooLongAndNull() {
-    assertThatThrownBy(() -> Digest.parse("sha256:" + "a".repeat(250))).isInstanceOf(RegistryException.class);
+    assertThatThrownBy(() -> Digest.parse("sha256:" + "a".repeat(250)))
+        .isInstanceOf(RegistryException.class);
     assertThatThrownBy(() -> Digest.parse(null)).isInstanceOf(RegistryException.class);
   }
 
@@ -96,6 +99,7 @@ class DigestTest {
     Digest high = Digest.parse("sha256:" + "f".repeat(64));
 
     assertThat(low).isLessThan(high);
-    assertThat(Digest.parse("sha256:" + HEX64)).isEqualByComparingTo(Digest.parse("sha256:" + HEX64));
+    assertThat(Digest.parse("sha256:" + HEX64))
+        .isEqualByComparingTo(Digest.parse("sha256:" + HEX64));
   }
 }

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** buildah builds an image from scratch and pushes it to Berth. */
 class BuildahIT {
 
-  @RegisterExtension static final BerthExtension BERTH = new BerthExtension();
+  @RegisterExtension
+  static final BerthExtension BERTH = new BerthExtension();
 
   private final ContainerTools tools = BERTH.tools();
 

@@ -21,7 +21,8 @@ class ConcurrentPushIT {
 
   private static final int PUSHES = 8;
 
-  @RegisterExtension static final BerthExtension BERTH = new BerthExtension();
+  @RegisterExtension
+  static final BerthExtension BERTH = new BerthExtension();
 
   private final ContainerTools tools = BERTH.tools();
 
@@ -30,17 +31,12 @@ class ConcurrentPushIT {
     Path source = BERTH.directory("source");
     List<Image> images = OciImages.imagesSharingLayers(source, PUSHES, 3, 41);
 
-    runConcurrently(
-        n ->
-            tools.copy(
-                "oci:" + source + ":image-" + n, BERTH.docker("concurrent/app-" + n + ":v1")));
+    runConcurrently(n ->
+        tools.copy("oci:" + source + ":image-" + n, BERTH.docker("concurrent/app-" + n + ":v1")));
 
     Path back = BERTH.directory("back");
-    runConcurrently(
-        n ->
-            tools.copy(
-                BERTH.docker("concurrent/app-" + n + ":v1"),
-                "oci:" + back.resolve("app-" + n) + ":v1"));
+    runConcurrently(n -> tools.copy(
+        BERTH.docker("concurrent/app-" + n + ":v1"), "oci:" + back.resolve("app-" + n) + ":v1"));
 
     for (int n = 0; n < PUSHES; n++) {
       OciLayout pulled = OciLayout.open(back.resolve("app-" + n));
@@ -66,12 +62,10 @@ class ConcurrentPushIT {
       List<Future<?>> futures = new ArrayList<>();
       for (int n = 0; n < PUSHES; n++) {
         int index = n;
-        futures.add(
-            executor.submit(
-                () -> {
-                  push.run(index);
-                  return null;
-                }));
+        futures.add(executor.submit(() -> {
+          push.run(index);
+          return null;
+        }));
       }
       AssertionError failure = null;
       for (Future<?> future : futures) {

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class DeleteAndRepushIT {
 
-  @RegisterExtension static final BerthExtension BERTH = new BerthExtension();
+  @RegisterExtension
+  static final BerthExtension BERTH = new BerthExtension();
 
   private final ContainerTools tools = BERTH.tools();
   private final RegistryClient client = BERTH.client();
@@ -37,21 +38,17 @@ class DeleteAndRepushIT {
     Response deleteManifest = client.delete("/v2/delete/first/manifests/" + manifestDigest);
     assertThat(deleteManifest.status()).as("%s", deleteManifest).isEqualTo(202);
 
-    Response byDigest =
-        client.get(
-            "/v2/delete/first/manifests/" + manifestDigest,
-            "Accept",
-            RegistryClient.ACCEPT_MANIFESTS);
+    Response byDigest = client.get(
+        "/v2/delete/first/manifests/" + manifestDigest, "Accept", RegistryClient.ACCEPT_MANIFESTS);
     assertThat(byDigest.status()).as("%s", byDigest).isEqualTo(404);
-    Response headByDigest =
-        client.head(
-            "/v2/delete/first/manifests/" + manifestDigest,
-            "Accept",
-            RegistryClient.ACCEPT_MANIFESTS);
+    Response headByDigest = client.head(
+        "/v2/delete/first/manifests/" + manifestDigest, "Accept", RegistryClient.ACCEPT_MANIFESTS);
     assertThat(headByDigest.status()).as("%s", headByDigest).isEqualTo(404);
     Response byTag =
         client.get("/v2/delete/first/manifests/v1", "Accept", RegistryClient.ACCEPT_MANIFESTS);
-    assertThat(byTag.status()).as("the tag must go with its manifest: %s", byTag).isEqualTo(404);
+    assertThat(byTag.status())
+        .as("the tag must go with its manifest: %s", byTag)
+        .isEqualTo(404);
     Response tags = client.get("/v2/delete/first/tags/list");
     if (tags.status() == 200) {
       JsonNode list = tags.json().path("tags");

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * would), and a server killed with SIGKILL in the middle of a collection.
  */
 class GarbageCollectIT {
-  @TempDir Path work;
+  @TempDir
+  Path work;
 
   @Test
   void skopeoRePushesAnImageWhoseBlobsWereCollected() throws Exception {
@@ -42,7 +43,9 @@ class GarbageCollectIT {
       String target = "docker://" + berth.hostPort() + "/gc/app:v1";
       tools.copy("oci:" + source + ":v1", target);
 
-      assertThat(client.delete("/v2/gc/app/manifests/" + image.manifest().digest()).status()).isEqualTo(202);
+      assertThat(
+              client.delete("/v2/gc/app/manifests/" + image.manifest().digest()).status())
+          .isEqualTo(202);
       for (String layer : image.layerDigests()) {
         assertThat(client.delete("/v2/gc/app/blobs/" + layer).status()).isEqualTo(202);
       }
@@ -59,7 +62,8 @@ class GarbageCollectIT {
       tools.copy(target, "oci:" + back + ":v1");
       OciLayout pulled = OciLayout.open(back);
       pulled.verifyComplete("v1");
-      assertThat(pulled.readImage("v1").manifest().digest()).isEqualTo(image.manifest().digest());
+      assertThat(pulled.readImage("v1").manifest().digest())
+          .isEqualTo(image.manifest().digest());
       assertThat(pulled.readImage("v1").layerDigests()).isEqualTo(image.layerDigests());
     }
   }
@@ -76,12 +80,15 @@ class GarbageCollectIT {
       }
       // Many small blobs whose links are then deleted: a run long enough to be killed in.
       for (int i = 0; i < 1500; i++) {
-        String digest = pushBlob(client, "crash/doomed", ("doomed " + i).getBytes(StandardCharsets.UTF_8));
+        String digest =
+            pushBlob(client, "crash/doomed", ("doomed " + i).getBytes(StandardCharsets.UTF_8));
         assertThat(client.delete("/v2/crash/doomed/blobs/" + digest).status()).isEqualTo(202);
       }
-      Response started =
-          client.post(
-              "/api/v1/gc/runs", "{\"dryRun\":false}".getBytes(StandardCharsets.UTF_8), "Content-Type", "application/json");
+      Response started = client.post(
+          "/api/v1/gc/runs",
+          "{\"dryRun\":false}".getBytes(StandardCharsets.UTF_8),
+          "Content-Type",
+          "application/json");
       assertThat(started.status()).as("%s", started).isEqualTo(202);
       long id = started.json().path("id").asLong();
       Thread.sleep(300);
@@ -90,11 +97,15 @@ class GarbageCollectIT {
       berth.start();
       client = berth.client();
       JsonNode interrupted = client.get("/api/v1/gc/runs/" + id).json();
-      assertThat(interrupted.path("status").asText()).as("%s", interrupted).isEqualTo("interrupted");
-      System.out.println("gc crash: the killed run is " + interrupted.path("status").asText());
+      assertThat(interrupted.path("status").asText())
+          .as("%s", interrupted)
+          .isEqualTo("interrupted");
+      System.out.println(
+          "gc crash: the killed run is " + interrupted.path("status").asText());
       CliResult again = cli(berth, "gc", "--server", berth.url(), "--wait");
       assertThat(again.status()).as(again.output()).isZero();
-      System.out.println("gc crash: the run after the restart: " + again.output().strip());
+      System.out.println(
+          "gc crash: the run after the restart: " + again.output().strip());
       for (String digest : kept) {
         Response blob = client.get("/v2/crash/kept/blobs/" + digest);
         assertThat(blob.status()).isEqualTo(200);
@@ -111,26 +122,34 @@ class GarbageCollectIT {
   }
 
   private static BerthProcess start(Path data) {
-    return BerthProcess.builder(data).env("BERTH_GC_GRACE_PERIOD", "0s").env("BERTH_LOG_ACCESS_LOG", "false").start();
+    return BerthProcess.builder(data)
+        .env("BERTH_GC_GRACE_PERIOD", "0s")
+        .env("BERTH_LOG_ACCESS_LOG", "false")
+        .start();
   }
 
-  private static String pushBlob(RegistryClient client, String repository, byte[] content) throws Exception {
+  private static String pushBlob(RegistryClient client, String repository, byte[] content)
+      throws Exception {
     String digest = sha256(content);
-    Response response =
-        client.post(
-            "/v2/" + repository + "/blobs/uploads/?digest=" + digest, content, "Content-Type", "application/octet-stream");
+    Response response = client.post(
+        "/v2/" + repository + "/blobs/uploads/?digest=" + digest,
+        content,
+        "Content-Type",
+        "application/octet-stream");
     assertThat(response.status()).as("%s", response).isEqualTo(201);
     return digest;
   }
 
   private static String sha256(byte[] content) throws Exception {
-    return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+    return "sha256:"
+        + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
   }
 
   private record CliResult(int status, String output) {}
 
   /** {@code berth ARGS…} from the same jar, with credentials in the environment as documented. */
-  private CliResult cli(BerthProcess berth, String... arguments) throws IOException, InterruptedException {
+  private CliResult cli(BerthProcess berth, String... arguments)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-jar");
@@ -140,7 +159,8 @@ class GarbageCollectIT {
     builder.environment().putAll(Map.of("BERTH_USER", "admin", "BERTH_PASSWORD", "secret"));
     Process process = builder.start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(process.waitFor(Duration.ofMinutes(2).toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(process.waitFor(Duration.ofMinutes(2).toSeconds(), TimeUnit.SECONDS))
+        .isTrue();
     return new CliResult(process.exitValue(), output);
   }
 }

@@ -35,22 +35,21 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** Jib (the library behind the Maven and Gradle plugins) pushes Java images to Berth. */
 class JibIT {
 
-  @RegisterExtension static final BerthExtension BERTH = new BerthExtension();
+  @RegisterExtension
+  static final BerthExtension BERTH = new BerthExtension();
 
   private static Path jar;
 
   @BeforeAll
   static void buildApplicationJar() throws Exception {
     Path work = BERTH.directory("jib-app");
-    Path sourceFile =
-        Files.writeString(
-            work.resolve("Hello.java"),
-            "public class Hello { public static void main(String[] a) {"
-                + " System.out.println(\"hello from berth\"); } }");
+    Path sourceFile = Files.writeString(
+        work.resolve("Hello.java"),
+        "public class Hello { public static void main(String[] a) {"
+            + " System.out.println(\"hello from berth\"); } }");
     JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
-    int status =
-        compiler.run(
-            null, null, null, "--release", "17", "-d", work.toString(), sourceFile.toString());
+    int status = compiler.run(
+        null, null, null, "--release", "17", "-d", work.toString(), sourceFile.toString());
     assertThat(status).as("javac exit status").isZero();
 
     Manifest manifest = new Manifest();
@@ -67,11 +66,10 @@ class JibIT {
 
   @Test
   void jibPushesFromScratchInDockerFormat() throws Exception {
-    JibContainer container =
-        Jib.fromScratch()
-            .addLayer(List.of(jar), AbsoluteUnixPath.get("/app"))
-            .setEntrypoint("java", "-jar", "/app/hello.jar")
-            .containerize(containerizer("jib/scratch:v1"));
+    JibContainer container = Jib.fromScratch()
+        .addLayer(List.of(jar), AbsoluteUnixPath.get("/app"))
+        .setEntrypoint("java", "-jar", "/app/hello.jar")
+        .containerize(containerizer("jib/scratch:v1"));
 
     String digest = container.getDigest().toString();
     byte[] served = BERTH.tools().rawManifest(BERTH.docker("jib/scratch:v1"));
@@ -103,11 +101,10 @@ class JibIT {
     Image base = OciImages.singleImage(baseLayout, "base", 2, 21);
     BERTH.tools().copy("oci:" + baseLayout + ":base", BERTH.docker("jib/base:v1"));
 
-    JibContainerBuilder builder =
-        Jib.from(RegistryImage.named(BERTH.hostPort() + "/jib/base:v1"))
-            .addLayer(List.of(jar), AbsoluteUnixPath.get("/app"))
-            .setEntrypoint("java", "-jar", "/app/hello.jar")
-            .setFormat(ImageFormat.OCI);
+    JibContainerBuilder builder = Jib.from(RegistryImage.named(BERTH.hostPort() + "/jib/base:v1"))
+        .addLayer(List.of(jar), AbsoluteUnixPath.get("/app"))
+        .setEntrypoint("java", "-jar", "/app/hello.jar")
+        .setFormat(ImageFormat.OCI);
     JibContainer container = builder.containerize(containerizer("jib/app:v1"));
     String digest = container.getDigest().toString();
 

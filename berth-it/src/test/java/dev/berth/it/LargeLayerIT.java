@@ -21,7 +21,8 @@ class LargeLayerIT {
 
   private static final long LAYER_BYTES = 256L << 20;
 
-  @RegisterExtension static final BerthExtension BERTH = new BerthExtension();
+  @RegisterExtension
+  static final BerthExtension BERTH = new BerthExtension();
 
   private static Path source;
   private static Image image;
@@ -44,7 +45,8 @@ class LargeLayerIT {
     BERTH.tools().copy(BERTH.docker("large/image:v1"), "oci:" + back + ":large");
     OciLayout pulled = OciLayout.open(back);
     pulled.verifyComplete("large");
-    assertThat(pulled.readImage("large").manifest().digest()).isEqualTo(image.manifest().digest());
+    assertThat(pulled.readImage("large").manifest().digest())
+        .isEqualTo(image.manifest().digest());
     assertThat(pulled.readImage("large").layerDigests()).isEqualTo(image.layerDigests());
   }
 
@@ -54,10 +56,9 @@ class LargeLayerIT {
     long start = large.size() / 2 - 12_345;
     long end = start + (1 << 20) + 99; // inclusive
 
-    Response partial =
-        BERTH
-            .client()
-            .get("/v2/large/image/blobs/" + large.digest(), "Range", "bytes=" + start + "-" + end);
+    Response partial = BERTH
+        .client()
+        .get("/v2/large/image/blobs/" + large.digest(), "Range", "bytes=" + start + "-" + end);
 
     assertThat(partial.status()).as("%s", partial).isEqualTo(206);
     assertThat(partial.header("Content-Range"))

@@ -21,12 +21,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Issue 2 §5: health endpoints, JSON logs, graceful shutdown with a request in flight. */
 class OperationsIT {
-  @TempDir Path dir;
+  @TempDir
+  Path dir;
 
   @Test
   @DisplayName("/healthz and /readyz answer 200; log.format=json writes one JSON object per line")
   void healthEndpointsAndJsonLogs() throws Exception {
-    try (BerthProcess berth = BerthProcess.builder(dir).env("BERTH_LOG_FORMAT", "json").start()) {
+    try (BerthProcess berth =
+        BerthProcess.builder(dir).env("BERTH_LOG_FORMAT", "json").start()) {
       assertThat(berth.client().get("/healthz").status()).isEqualTo(200);
       assertThat(berth.client().get("/readyz").status()).isEqualTo(200);
       assertThat(berth.client().get("/v2/").status()).isEqualTo(200);
@@ -44,7 +46,9 @@ class OperationsIT {
           sawAccessLine |= event.path("formattedMessage").asText().contains("GET /readyz");
         }
       }
-      assertThat(sawAccessLine).as("an access log line for GET /readyz in %s", lines).isTrue();
+      assertThat(sawAccessLine)
+          .as("an access log line for GET /readyz in %s", lines)
+          .isTrue();
     }
   }
 
@@ -61,11 +65,12 @@ class OperationsIT {
         socket.setSoTimeout(30_000);
         OutputStream out = socket.getOutputStream();
         byte[] chunk = new byte[64 * 1024];
-        out.write(
-            ("PATCH " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
-                    + "Content-Range: 0-" + (2 * chunk.length - 1) + "\r\nContent-Length: " + 2 * chunk.length
-                    + "\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII));
+        out.write(("PATCH " + path
+                + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+                + "Content-Range: 0-" + (2 * chunk.length - 1) + "\r\nContent-Length: "
+                + 2 * chunk.length
+                + "\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
         out.write(chunk);
         out.flush();
         Thread.sleep(300); // the request is now in flight, half its body sent
@@ -78,7 +83,9 @@ class OperationsIT {
         InputStream in = socket.getInputStream();
         String status = new String(in.readNBytes(12), StandardCharsets.US_ASCII);
         assertThat(status).isEqualTo("HTTP/1.1 202");
-        assertThat(exit.get(30, TimeUnit.SECONDS)).as("exit status after SIGTERM").isIn(0, 143);
+        assertThat(exit.get(30, TimeUnit.SECONDS))
+            .as("exit status after SIGTERM")
+            .isIn(0, 143);
       }
 
       // The session persisted: after a restart it reports both chunks.

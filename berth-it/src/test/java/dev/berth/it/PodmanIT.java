@@ -17,7 +17,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** podman pushes an image from its local store to Berth and pulls it back. */
 class PodmanIT {
 
-  @RegisterExtension static final BerthExtension BERTH = new BerthExtension();
+  @RegisterExtension
+  static final BerthExtension BERTH = new BerthExtension();
 
   private final ContainerTools tools = BERTH.tools();
 
@@ -42,7 +43,8 @@ class PodmanIT {
 
     String pulledId = lastLine(tools.podman("pull", "-q", "--tls-verify=false", target));
     assertThat(pulledId).isEqualTo(imageId);
-    assertThat(tools.podman("image", "inspect", "--format", "{{.Digest}}", target).strip())
+    assertThat(
+            tools.podman("image", "inspect", "--format", "{{.Digest}}", target).strip())
         .isEqualTo(pushedDigest);
     // Pull by digest too, the way deployments pin images.
     String byDigest = BERTH.hostPort() + "/podman/app@" + pushedDigest;
@@ -57,14 +59,10 @@ class PodmanIT {
     tools.copy("oci:" + source + ":multi", BERTH.docker("podman/multi:v1"), "--all");
     String reference = BERTH.hostPort() + "/podman/multi:v1";
 
-    String amd64 =
-        lastLine(
-            tools.podman(
-                "pull", "-q", "--tls-verify=false", "--platform", "linux/amd64", reference));
-    String arm64 =
-        lastLine(
-            tools.podman(
-                "pull", "-q", "--tls-verify=false", "--platform", "linux/arm64", reference));
+    String amd64 = lastLine(
+        tools.podman("pull", "-q", "--tls-verify=false", "--platform", "linux/amd64", reference));
+    String arm64 = lastLine(
+        tools.podman("pull", "-q", "--tls-verify=false", "--platform", "linux/arm64", reference));
 
     assertThat("sha256:" + amd64).isEqualTo(index.images().get(0).config().digest());
     assertThat("sha256:" + arm64).isEqualTo(index.images().get(1).config().digest());

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** skopeo pushes OCI layouts to Berth and pulls them back byte for byte. */
 class SkopeoIT {
 
-  @RegisterExtension static final BerthExtension BERTH = new BerthExtension();
+  @RegisterExtension
+  static final BerthExtension BERTH = new BerthExtension();
 
   private final ContainerTools tools = BERTH.tools();
   private final RegistryClient client = BERTH.client();
@@ -34,7 +35,8 @@ class SkopeoIT {
     Response manifest =
         client.get("/v2/skopeo/single/manifests/v1", "Accept", RegistryClient.ACCEPT_MANIFESTS);
     assertThat(manifest.status()).as("%s", manifest).isEqualTo(200);
-    assertThat(manifest.header("Docker-Content-Digest")).contains(image.manifest().digest());
+    assertThat(manifest.header("Docker-Content-Digest"))
+        .contains(image.manifest().digest());
     assertThat(manifest.header("Content-Type")).contains(OciLayout.OCI_MANIFEST);
     assertThat(OciLayout.sha256(manifest.body())).isEqualTo(image.manifest().digest());
 
@@ -103,9 +105,8 @@ class SkopeoIT {
     assertThat(served.header("Content-Type")).contains(OciLayout.OCI_INDEX);
     assertThat(served.header("Docker-Content-Digest")).contains(index.index().digest());
     for (String child : index.manifestDigests()) {
-      Response head =
-          client.head(
-              "/v2/skopeo/multi/manifests/" + child, "Accept", RegistryClient.ACCEPT_MANIFESTS);
+      Response head = client.head(
+          "/v2/skopeo/multi/manifests/" + child, "Accept", RegistryClient.ACCEPT_MANIFESTS);
       assertThat(head.status()).as("%s", head).isEqualTo(200);
       assertThat(head.header("Docker-Content-Digest")).contains(child);
     }

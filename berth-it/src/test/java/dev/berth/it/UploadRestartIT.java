@@ -20,7 +20,8 @@ class UploadRestartIT {
 
   private static final int MIB = 1 << 20;
 
-  @RegisterExtension static final BerthExtension BERTH = new BerthExtension();
+  @RegisterExtension
+  static final BerthExtension BERTH = new BerthExtension();
 
   @Test
   void chunkedUploadResumesAfterKill9() {
@@ -70,14 +71,13 @@ class UploadRestartIT {
   /** PATCHes bytes [from, to) of {@code blob}; returns the next Location. */
   private static String patch(
       RegistryClient client, String location, byte[] blob, int from, int to) {
-    Response response =
-        client.patch(
-            location,
-            Arrays.copyOfRange(blob, from, to),
-            "Content-Type",
-            "application/octet-stream",
-            "Content-Range",
-            from + "-" + (to - 1));
+    Response response = client.patch(
+        location,
+        Arrays.copyOfRange(blob, from, to),
+        "Content-Type",
+        "application/octet-stream",
+        "Content-Range",
+        from + "-" + (to - 1));
     assertThat(response.status()).as("%s", response).isEqualTo(202);
     assertThat(response.header("Range")).as("%s", response).contains("0-" + (to - 1));
     return response.requiredHeader("Location");

@@ -44,7 +44,12 @@ public final class Berth implements AutoCloseable {
   private final HttpServer http;
   private final GarbageCollectJob gc;
 
-  private Berth(FileChannel lockChannel, Database database, BlobDriver driver, HttpServer http, GarbageCollectJob gc) {
+  private Berth(
+      FileChannel lockChannel,
+      Database database,
+      BlobDriver driver,
+      HttpServer http,
+      GarbageCollectJob gc) {
     this.lockChannel = lockChannel;
     this.database = database;
     this.driver = driver;
@@ -58,7 +63,8 @@ public final class Berth implements AutoCloseable {
     // Start-up runs in parallel: the metadata database opens (and migrates) and the JSON parsers
     // load on their own threads while storage connects and Jetty starts on this one. The /v2
     // routes wait for the registry, and start() returns only when everything is ready.
-    CompletableFuture<Database> opening = CompletableFuture.supplyAsync(() -> openDatabase(config), Berth::startThread);
+    CompletableFuture<Database> opening =
+        CompletableFuture.supplyAsync(() -> openDatabase(config), Berth::startThread);
     CompletableFuture<Json> parsers = CompletableFuture.supplyAsync(Json::new, Berth::startThread);
     CompletableFuture<RegistryHandler> registry = new CompletableFuture<>();
     CompletableFuture<AdminHandler> admin = new CompletableFuture<>();
@@ -75,18 +81,17 @@ public final class Berth implements AutoCloseable {
         host = host.substring(1, host.length() - 1);
       }
       BerthConfig.TlsConfig tls = config.server().tls();
-      http =
-          new HttpServer(
-              new HttpServer.Settings(
-                  host.isEmpty() ? "0.0.0.0" : host,
-                  Integer.parseInt(addr.substring(colon + 1)),
-                  tls.enabled() ? tls.certFile() : null,
-                  tls.enabled() ? tls.keyFile() : null,
-                  config.server().http2(),
-                  config.log().accessLog(),
-                  config.server().shutdownTimeout()),
-              new ErrorResponses(),
-              () -> registry.isDone() && opening.join().isHealthy() && storageReachable(storage));
+      http = new HttpServer(
+          new HttpServer.Settings(
+              host.isEmpty() ? "0.0.0.0" : host,
+              Integer.parseInt(addr.substring(colon + 1)),
+              tls.enabled() ? tls.certFile() : null,
+              tls.enabled() ? tls.keyFile() : null,
+              config.server().http2(),
+              config.log().accessLog(),
+              config.server().shutdownTimeout()),
+          new ErrorResponses(),
+          () -> registry.isDone() && opening.join().isHealthy() && storageReachable(storage));
       http.route("/v2", exchange -> registry.join().handle(exchange));
       http.route("/api/v1", exchange -> admin.join().handle(exchange));
       http.start();
@@ -97,9 +102,11 @@ public final class Berth implements AutoCloseable {
       GarbageCollectService collector = garbageCollector(config, database, store, json.mapper());
       // Read-only means nothing is deleted either: no scheduled runs, and the API refuses them.
       String schedule = config.server().readOnly() ? "off" : config.gc().schedule();
-      GarbageCollectJob gc =
-          new GarbageCollectJob(collector, schedule, config.gc().deleteUntagged(), Clock.systemUTC()).start();
-      admin.complete(new AdminHandler(gc, collector, json.mapper(), config.server().readOnly()));
+      GarbageCollectJob gc = new GarbageCollectJob(
+              collector, schedule, config.gc().deleteUntagged(), Clock.systemUTC())
+          .start();
+      admin.complete(
+          new AdminHandler(gc, collector, json.mapper(), config.server().readOnly()));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
@@ -114,7 +121,8 @@ public final class Berth implements AutoCloseable {
           e.addSuppressed(suppressed);
         }
       }
-      Database opened = database != null ? database : opening.exceptionally(t -> null).join();
+      Database opened =
+          database != null ? database : opening.exceptionally(t -> null).join();
       if (opened != null) {
         opened.close();
       }
@@ -151,7 +159,8 @@ public final class Berth implements AutoCloseable {
 
   static Database openDatabase(BerthConfig config) {
     BerthConfig.MetadataConfig metadata = config.metadata();
-    return Database.open(config.metadataUrl(), metadata.username(), metadata.password(), metadata.poolSize());
+    return Database.open(
+        config.metadataUrl(), metadata.username(), metadata.password(), metadata.poolSize());
   }
 
   /** The JSON parsers, which take a while to load and are built off the start-up path. */
@@ -161,20 +170,24 @@ public final class Berth implements AutoCloseable {
     }
   }
 
-  private static RegistryHandler registry(BerthConfig config, Database database, BlobStore store, Json json) {
+  private static RegistryHandler registry(
+      BerthConfig config, Database database, BlobStore store, Json json) {
     RepositoryDao repositories = new RepositoryDao();
     BlobDao blobs = new BlobDao();
     ManifestDao manifests = new ManifestDao();
     TagDao tags = new TagDao();
     UploadDao uploads = new UploadDao();
     return new RegistryHandler(
-        new ManifestService(database, repositories, blobs, manifests, tags, json.manifests(), json.mapper()),
+        new ManifestService(
+            database, repositories, blobs, manifests, tags, json.manifests(), json.mapper()),
         new BlobService(database, repositories, blobs, store),
         new UploadService(database, repositories, blobs, uploads, store),
         new RepositoryService(database, repositories, tags),
         json.mapper(),
         new RegistryHandler.Settings(
-            config.server().externalUrl(), config.server().readOnly(), config.uploads().chunkMinLength()));
+            config.server().externalUrl(),
+            config.server().readOnly(),
+            config.uploads().chunkMinLength()));
   }
 
   private static void startThread(Runnable task) {

@@ -19,8 +19,8 @@ final class DataDirectoryLock {
    * this one, holds it already.
    */
   static FileChannel tryLock(Path dataDir) throws IOException {
-    FileChannel channel =
-        FileChannel.open(dataDir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileChannel channel = FileChannel.open(
+        dataDir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     FileLock lock;
     try {
       lock = channel.tryLock();

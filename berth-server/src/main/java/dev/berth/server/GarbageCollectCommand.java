@@ -59,7 +59,8 @@ final class GarbageCollectCommand {
     }
     if (verify) {
       if (dryRun || deleteUntagged || wait) {
-        throw new Main.UsageException("gc --verify changes nothing; --dry-run, --delete-untagged and --wait do not apply");
+        throw new Main.UsageException(
+            "gc --verify changes nothing; --dry-run, --delete-untagged and --wait do not apply");
       }
       return verify(configFile, overrides, env, out, err);
     }
@@ -79,28 +80,36 @@ final class GarbageCollectCommand {
       PrintStream err) {
     String base = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;
     String user = env.get("BERTH_USER");
-    String authorization =
-        user == null || user.isEmpty()
-            ? null
-            : "Basic "
-                + Base64.getEncoder()
-                    .encodeToString((user + ":" + env.getOrDefault("BERTH_PASSWORD", "")).getBytes(StandardCharsets.UTF_8));
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    String authorization = user == null || user.isEmpty()
+        ? null
+        : "Basic "
+            + Base64.getEncoder()
+                .encodeToString((user + ":" + env.getOrDefault("BERTH_PASSWORD", ""))
+                    .getBytes(StandardCharsets.UTF_8));
+    HttpClient http =
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     try {
-      ObjectNode body = JSON.createObjectNode().put("dryRun", dryRun).put("deleteUntagged", deleteUntagged);
-      HttpResponse<byte[]> response =
-          send(http, request(base + "/api/v1/gc/runs", authorization).POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))).header("Content-Type", "application/json"));
+      ObjectNode body =
+          JSON.createObjectNode().put("dryRun", dryRun).put("deleteUntagged", deleteUntagged);
+      HttpResponse<byte[]> response = send(
+          http,
+          request(base + "/api/v1/gc/runs", authorization)
+              .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
+              .header("Content-Type", "application/json"));
       if (response.statusCode() != 202) {
-        err.println("berth: gc: " + base + " answered " + response.statusCode() + ": " + errorMessage(response));
+        err.println("berth: gc: " + base + " answered " + response.statusCode() + ": "
+            + errorMessage(response));
         return 1;
       }
       JsonNode run = JSON.readTree(response.body());
       long id = run.path("id").asLong();
       while (wait && run.path("finishedAt").isNull()) {
         Thread.sleep(POLL);
-        response = send(http, request(base + "/api/v1/gc/runs/" + id, authorization).GET());
+        response =
+            send(http, request(base + "/api/v1/gc/runs/" + id, authorization).GET());
         if (response.statusCode() != 200) {
-          err.println("berth: gc: " + base + " answered " + response.statusCode() + ": " + errorMessage(response));
+          err.println("berth: gc: " + base + " answered " + response.statusCode() + ": "
+              + errorMessage(response));
           return 1;
         }
         run = JSON.readTree(response.body());
@@ -120,7 +129,8 @@ final class GarbageCollectCommand {
   }
 
   private static HttpRequest.Builder request(String url, String authorization) {
-    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30));
+    HttpRequest.Builder builder =
+        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30));
     if (authorization != null) {
       builder.header("Authorization", authorization);
     }
@@ -147,17 +157,26 @@ final class GarbageCollectCommand {
   /** One line: {@code gc run 7 succeeded (dry run): 3 blobs, … deleted, 1234 bytes freed, 0 errors}. */
   static String describe(JsonNode run) {
     StringBuilder line = new StringBuilder();
-    line.append("gc run ").append(run.path("id").asLong()).append(' ').append(run.path("status").asText());
+    line.append("gc run ")
+        .append(run.path("id").asLong())
+        .append(' ')
+        .append(run.path("status").asText());
     if (run.path("dryRun").asBoolean()) {
       line.append(" (dry run: nothing deleted, these would be)");
     }
     line.append(": ")
-        .append(run.path("blobsDeleted").asLong()).append(" blobs, ")
-        .append(run.path("manifestsDeleted").asLong()).append(" manifests, ")
-        .append(run.path("uploadsDeleted").asLong()).append(" uploads, ")
-        .append(run.path("orphansDeleted").asLong()).append(" orphan files, ")
-        .append(run.path("bytesFreed").asLong()).append(" bytes, ")
-        .append(run.path("errors").asInt()).append(" errors");
+        .append(run.path("blobsDeleted").asLong())
+        .append(" blobs, ")
+        .append(run.path("manifestsDeleted").asLong())
+        .append(" manifests, ")
+        .append(run.path("uploadsDeleted").asLong())
+        .append(" uploads, ")
+        .append(run.path("orphansDeleted").asLong())
+        .append(" orphan files, ")
+        .append(run.path("bytesFreed").asLong())
+        .append(" bytes, ")
+        .append(run.path("errors").asInt())
+        .append(" errors");
     if (run.has("durationMillis")) {
       line.append(", ").append(run.path("durationMillis").asLong()).append(" ms");
     }
@@ -168,7 +187,11 @@ final class GarbageCollectCommand {
   }
 
   private static int verify(
-      Path configFile, Map<String, String> overrides, Map<String, String> env, PrintStream out, PrintStream err) {
+      Path configFile,
+      Map<String, String> overrides,
+      Map<String, String> env,
+      PrintStream out,
+      PrintStream err) {
     Logging.quiet();
     BerthConfig config = new ConfigLoader().load(configFile, env, overrides);
     try (Database database = Berth.openDatabase(config);
@@ -183,24 +206,25 @@ final class GarbageCollectCommand {
         out.println("missing (a row without bytes): " + missing);
       }
       for (String unfinished : result.unfinishedDeletions()) {
-        out.println("deletion left unfinished by a stopped run (the next run completes it): " + unfinished);
+        out.println(
+            "deletion left unfinished by a stopped run (the next run completes it): " + unfinished);
       }
-      out.println(
-          (result.consistent() ? "consistent" : "inconsistent")
-              + ": "
-              + result.liveBlobs()
-              + " blobs checked, "
-              + result.orphans().size()
-              + " orphans, "
-              + result.missing().size()
-              + " missing");
+      out.println((result.consistent() ? "consistent" : "inconsistent")
+          + ": "
+          + result.liveBlobs()
+          + " blobs checked, "
+          + result.orphans().size()
+          + " orphans, "
+          + result.missing().size()
+          + " missing");
       return result.consistent() ? 0 : 1;
     } catch (Exception e) {
       String message = String.valueOf(e.getMessage());
-      err.println(
-          "berth: gc --verify: "
-              + message
-              + (message.contains("locked") ? " (a running server holds the SQLite database; stop it first)" : ""));
+      err.println("berth: gc --verify: "
+          + message
+          + (message.contains("locked")
+              ? " (a running server holds the SQLite database; stop it first)"
+              : ""));
       return 1;
     }
   }

@@ -16,8 +16,7 @@ import org.slf4j.LoggerFactory;
 
 /** The command line: {@code berth serve | gc | version | config check}. */
 public final class Main {
-  private static final String USAGE =
-      """
+  private static final String USAGE = """
       usage: berth <command> [options]
 
       commands:
@@ -68,8 +67,10 @@ public final class Main {
           yield 0;
         }
         case "config" -> config(arguments.subList(1, arguments.size()), out, err);
-        case "gc" -> GarbageCollectCommand.run(arguments.subList(1, arguments.size()), env, out, err);
-        case "migrate-metadata" -> MigrateMetadataCommand.run(arguments.subList(1, arguments.size()), env, out, err);
+        case "gc" ->
+          GarbageCollectCommand.run(arguments.subList(1, arguments.size()), env, out, err);
+        case "migrate-metadata" ->
+          MigrateMetadataCommand.run(arguments.subList(1, arguments.size()), env, out, err);
         case "help", "--help", "-h" -> {
           out.print(USAGE);
           yield 0;
@@ -111,17 +112,16 @@ public final class Main {
       return 1;
     }
     Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  log.info("shutting down");
-                  try {
-                    berth.close();
-                  } catch (Exception e) {
-                    log.warn("shutdown: {}", e.toString());
-                  }
-                },
-                "berth-shutdown"));
+        .addShutdownHook(new Thread(
+            () -> {
+              log.info("shutting down");
+              try {
+                berth.close();
+              } catch (Exception e) {
+                log.warn("shutdown: {}", e.toString());
+              }
+            },
+            "berth-shutdown"));
     log.info(
         "berth {} listening on {} ({}), data in {}",
         version(),
@@ -160,7 +160,12 @@ public final class Main {
       cause = cause.getCause();
     }
     String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-    return cause == e ? message : e.getMessage() + (e.getMessage() != null && e.getMessage().contains(message) ? "" : " (" + message + ")");
+    return cause == e
+        ? message
+        : e.getMessage()
+            + (e.getMessage() != null && e.getMessage().contains(message)
+                ? ""
+                : " (" + message + ")");
   }
 
   static String version() {

@@ -41,10 +41,12 @@ final class MigrateMetadataCommand {
       }
     }
     if (to == null || !to.startsWith("jdbc:postgresql:")) {
-      throw new Main.UsageException("migrate-metadata: --to jdbc:postgresql://HOST:PORT/DATABASE is required");
+      throw new Main.UsageException(
+          "migrate-metadata: --to jdbc:postgresql://HOST:PORT/DATABASE is required");
     }
     if (configFile == null && overrides.isEmpty()) {
-      throw new Main.UsageException("migrate-metadata: give --data DIR or --config FILE (the single node's)");
+      throw new Main.UsageException(
+          "migrate-metadata: give --data DIR or --config FILE (the single node's)");
     }
     Logging.quiet();
     // The source's location comes from the file and --data only: BERTH_METADATA_* in the
@@ -54,13 +56,17 @@ final class MigrateMetadataCommand {
     BerthConfig config = new ConfigLoader().load(configFile, sourceEnv, overrides);
     String source = config.metadataUrl();
     if (!source.startsWith("jdbc:sqlite:")) {
-      err.println("berth: migrate-metadata: the source must be the embedded SQLite database, but metadata.url is " + source);
+      err.println(
+          "berth: migrate-metadata: the source must be the embedded SQLite database, but metadata.url is "
+              + source);
       return 2;
     }
     Path dataDir = Path.of(config.dataDir()).toAbsolutePath().normalize();
-    Path databaseFile = Path.of(source.substring("jdbc:sqlite:".length()).replaceFirst("\\?.*$", ""));
+    Path databaseFile =
+        Path.of(source.substring("jdbc:sqlite:".length()).replaceFirst("\\?.*$", ""));
     if (!Files.isRegularFile(databaseFile)) {
-      err.println("berth: migrate-metadata: no metadata database at " + databaseFile.toAbsolutePath());
+      err.println(
+          "berth: migrate-metadata: no metadata database at " + databaseFile.toAbsolutePath());
       return 1;
     }
     try (FileChannel lock = DataDirectoryLock.tryLock(dataDir)) {
@@ -74,13 +80,9 @@ final class MigrateMetadataCommand {
       out.println("copying metadata from " + source + " to " + redact(to));
       try (Database target = Database.open(to, username, password, 2)) {
         MetadataMigration.Result result =
-            new MetadataMigration(
-                    source,
-                    target,
-                    batchSize,
-                    progressPrinter(out))
-                .run();
-        out.printf("schema version %d; rows per table (source → target):%n", result.schemaVersion());
+            new MetadataMigration(source, target, batchSize, progressPrinter(out)).run();
+        out.printf(
+            "schema version %d; rows per table (source → target):%n", result.schemaVersion());
         for (MetadataMigration.TableCount count : result.counts()) {
           out.printf(
               "  %-24s %,12d → %,12d%s%n",
@@ -92,14 +94,17 @@ final class MigrateMetadataCommand {
                   + " (or lost some meanwhile): use an empty database as the target");
           return 1;
         }
-        out.println("done: every row count matches. Now copy the blobs (docs/deploy.md) and start the nodes with metadata.url = " + redact(to));
+        out.println(
+            "done: every row count matches. Now copy the blobs (docs/deploy.md) and start the nodes with metadata.url = "
+                + redact(to));
         return 0;
       }
     } catch (IllegalStateException | IllegalArgumentException e) {
       err.println("berth: migrate-metadata: " + e.getMessage());
       return 1;
     } catch (SQLException | IOException | RuntimeException e) {
-      err.println("berth: migrate-metadata: " + e.getMessage() + " (run it again to resume: rows already copied are skipped)");
+      err.println("berth: migrate-metadata: " + e.getMessage()
+          + " (run it again to resume: rows already copied are skipped)");
       return 1;
     }
   }
@@ -125,7 +130,8 @@ final class MigrateMetadataCommand {
     try {
       return Integer.parseInt(text);
     } catch (NumberFormatException e) {
-      throw new Main.UsageException("migrate-metadata: --batch-size must be a number, got '" + text + "'");
+      throw new Main.UsageException(
+          "migrate-metadata: --batch-size must be a number, got '" + text + "'");
     }
   }
 }

@@ -11,10 +11,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** spec.md §Determining Support (end-1). */
 class ApiVersionCheckTest {
-  @RegisterExtension static final InProcessBerth BERTH = new InProcessBerth();
+  @RegisterExtension
+  static final InProcessBerth BERTH = new InProcessBerth();
 
   @Test
-  @DisplayName("spec.md §Determining Support / GET /v2/ → 200 + Docker-Distribution-API-Version: registry/2.0")
+  @DisplayName(
+      "spec.md §Determining Support / GET /v2/ → 200 + Docker-Distribution-API-Version: registry/2.0")
   void baseAnswersOk() {
     HttpResponse<byte[]> response = BERTH.get("/v2/");
 
@@ -42,7 +44,8 @@ class ApiVersionCheckTest {
   }
 
   @Test
-  @DisplayName("spec.md §Error Codes / a /v2 path no endpoint matches → 404 with the JSON error body, never 5xx")
+  @DisplayName(
+      "spec.md §Error Codes / a /v2 path no endpoint matches → 404 with the JSON error body, never 5xx")
   void unknownRouteIsNotFound() {
     HttpResponse<byte[]> response = BERTH.get("/v2/library/ubuntu/nothing-here");
 
@@ -51,7 +54,8 @@ class ApiVersionCheckTest {
   }
 
   @Test
-  @DisplayName("spec.md §Endpoints / a method an endpoint does not offer (POST /v2/) → 405 UNSUPPORTED")
+  @DisplayName(
+      "spec.md §Endpoints / a method an endpoint does not offer (POST /v2/) → 405 UNSUPPORTED")
   void methodNotAllowed() {
     assertError(BERTH.post("/v2/", new byte[0]), 405, "UNSUPPORTED");
   }

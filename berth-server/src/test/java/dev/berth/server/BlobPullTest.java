@@ -13,7 +13,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** spec.md §Pulling blobs (end-2), §Checking if content exists, §Deleting Blobs (end-10). */
 class BlobPullTest {
-  @RegisterExtension static final InProcessBerth BERTH = new InProcessBerth();
+  @RegisterExtension
+  static final InProcessBerth BERTH = new InProcessBerth();
 
   private static final String REPOSITORY = "pull/blobs";
   private static final byte[] BLOB = Content.random(1000);
@@ -29,7 +30,8 @@ class BlobPullTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pulling blobs / GET → 200, the bytes, Content-Length, Docker-Content-Digest, ETag, Accept-Ranges")
+  @DisplayName(
+      "spec.md §Pulling blobs / GET → 200, the bytes, Content-Length, Docker-Content-Digest, ETag, Accept-Ranges")
   void getBlob() {
     HttpResponse<byte[]> response = BERTH.get(blobPath());
 
@@ -55,7 +57,8 @@ class BlobPullTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pulling blobs (Range, RFC 9110) / bytes=0-99 → 206 + Content-Range, the first 100 bytes")
+  @DisplayName(
+      "spec.md §Pulling blobs (Range, RFC 9110) / bytes=0-99 → 206 + Content-Range, the first 100 bytes")
   void firstRange() {
     assertRange("bytes=0-99", 0, 99);
   }
@@ -67,19 +70,22 @@ class BlobPullTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pulling blobs (Range, RFC 9110) / suffix bytes=-50 → 206, the last 50 bytes")
+  @DisplayName(
+      "spec.md §Pulling blobs (Range, RFC 9110) / suffix bytes=-50 → 206, the last 50 bytes")
   void suffixRange() {
     assertRange("bytes=-50", 950, 999);
   }
 
   @Test
-  @DisplayName("spec.md §Pulling blobs (Range, RFC 9110) / open-ended bytes=900- → 206, bytes 900 to the end")
+  @DisplayName(
+      "spec.md §Pulling blobs (Range, RFC 9110) / open-ended bytes=900- → 206, bytes 900 to the end")
   void openEndedRange() {
     assertRange("bytes=900-", 900, 999);
   }
 
   @Test
-  @DisplayName("spec.md §Pulling blobs (Range, RFC 9110) / a last byte past the end is clamped to the end")
+  @DisplayName(
+      "spec.md §Pulling blobs (Range, RFC 9110) / a last byte past the end is clamped to the end")
   void rangePastTheEnd() {
     assertRange("bytes=990-5000", 990, 999);
   }
@@ -96,7 +102,8 @@ class BlobPullTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pulling blobs (Range, RFC 9110) / a range starting past the end → 416 + Content-Range: bytes */size")
+  @DisplayName(
+      "spec.md §Pulling blobs (Range, RFC 9110) / a range starting past the end → 416 + Content-Range: bytes */size")
   void unsatisfiableRange() {
     HttpResponse<byte[]> response = BERTH.get(blobPath(), "Range", "bytes=1000-");
 
@@ -112,7 +119,8 @@ class BlobPullTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pulling blobs / a digest the repository does not have → 404 BLOB_UNKNOWN (GET and HEAD)")
+  @DisplayName(
+      "spec.md §Pulling blobs / a digest the repository does not have → 404 BLOB_UNKNOWN (GET and HEAD)")
   void unknownBlob() {
     String unknown = Content.sha256(Content.random(10));
 
@@ -121,7 +129,8 @@ class BlobPullTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pulling blobs / a blob pushed to another repository → 404 BLOB_UNKNOWN here")
+  @DisplayName(
+      "spec.md §Pulling blobs / a blob pushed to another repository → 404 BLOB_UNKNOWN here")
   void blobOfAnotherRepository() {
     String other = BERTH.pushBlob("pull/elsewhere", Content.random(64));
 
@@ -140,11 +149,13 @@ class BlobPullTest {
     assertThat(response.body()).isEmpty();
     assertThat(header(response, "Content-Length")).isEqualTo("0");
     assertThat(header(response, "Docker-Content-Digest")).isEqualTo(empty);
-    assertThat(BERTH.get("/v2/pull/empty/blobs/" + empty, "Range", "bytes=0-").statusCode()).isEqualTo(416);
+    assertThat(BERTH.get("/v2/pull/empty/blobs/" + empty, "Range", "bytes=0-").statusCode())
+        .isEqualTo(416);
   }
 
   @Test
-  @DisplayName("spec.md §Deleting Blobs / DELETE → 202, then GET and HEAD → 404 BLOB_UNKNOWN at once; other repositories keep it")
+  @DisplayName(
+      "spec.md §Deleting Blobs / DELETE → 202, then GET and HEAD → 404 BLOB_UNKNOWN at once; other repositories keep it")
   void deleteBlob() {
     byte[] content = Content.random(200);
     String blob = BERTH.pushBlob("pull/delete-me", content);
@@ -162,7 +173,8 @@ class BlobPullTest {
   }
 
   @Test
-  @DisplayName("spec.md §Deleting Blobs / DELETE of a blob never pushed, or in an unknown repository → 404 BLOB_UNKNOWN")
+  @DisplayName(
+      "spec.md §Deleting Blobs / DELETE of a blob never pushed, or in an unknown repository → 404 BLOB_UNKNOWN")
   void deleteUnknownBlob() {
     String unknown = Content.sha256(Content.random(10));
 
@@ -174,7 +186,8 @@ class BlobPullTest {
     HttpResponse<byte[]> response = BERTH.get(blobPath(), "Range", range);
 
     assertThat(response.statusCode()).isEqualTo(206);
-    assertThat(header(response, "Content-Range")).isEqualTo("bytes " + first + "-" + last + "/1000");
+    assertThat(header(response, "Content-Range"))
+        .isEqualTo("bytes " + first + "-" + last + "/1000");
     assertThat(header(response, "Content-Length")).isEqualTo(Integer.toString(last - first + 1));
     assertThat(response.body()).isEqualTo(Arrays.copyOfRange(BLOB, first, last + 1));
   }

@@ -19,13 +19,15 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * (end-14) and cross-repository mount (end-11).
  */
 class BlobPushTest {
-  @RegisterExtension static final InProcessBerth BERTH = new InProcessBerth();
+  @RegisterExtension
+  static final InProcessBerth BERTH = new InProcessBerth();
 
   private static final String UUID_PATTERN =
       "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
   @Test
-  @DisplayName("spec.md §POST then PUT / POST /v2/<name>/blobs/uploads/ → 202 + Location + Range + Docker-Upload-UUID")
+  @DisplayName(
+      "spec.md §POST then PUT / POST /v2/<name>/blobs/uploads/ → 202 + Location + Range + Docker-Upload-UUID")
   void startSession() {
     HttpResponse<byte[]> response = BERTH.post("/v2/push/start/blobs/uploads/", new byte[0]);
 
@@ -35,18 +37,23 @@ class BlobPushTest {
     assertThat(URI.create(header(response, "Location")).getPath())
         .isEqualTo("/v2/push/start/blobs/uploads/" + uuid);
     assertThat(header(response, "Range")).isEqualTo("0-0");
-    assertThat(BERTH.catalog()).as("a session alone creates no repository").doesNotContain("push/start");
+    assertThat(BERTH.catalog())
+        .as("a session alone creates no repository")
+        .doesNotContain("push/start");
   }
 
   @Test
-  @DisplayName("spec.md §Single POST / POST ?digest= with the whole blob → 201 + Location of the blob")
+  @DisplayName(
+      "spec.md §Single POST / POST ?digest= with the whole blob → 201 + Location of the blob")
   void monolithicPost() {
     byte[] content = Content.random(5000);
     String digest = Content.sha256(content);
 
-    HttpResponse<byte[]> response =
-        BERTH.post("/v2/push/single-post/blobs/uploads/?digest=" + digest, content,
-            "Content-Type", "application/octet-stream");
+    HttpResponse<byte[]> response = BERTH.post(
+        "/v2/push/single-post/blobs/uploads/?digest=" + digest,
+        content,
+        "Content-Type",
+        "application/octet-stream");
 
     assertThat(response.statusCode()).isEqualTo(201);
     assertThat(URI.create(header(response, "Location")).getPath())
@@ -59,9 +66,9 @@ class BlobPushTest {
   @DisplayName("spec.md §Pushing blobs / a sha512 digest is accepted and served")
   void sha512Digest() throws Exception {
     byte[] content = Content.random(700);
-    String digest =
-        "sha512:" + java.util.HexFormat.of().formatHex(
-            java.security.MessageDigest.getInstance("SHA-512").digest(content));
+    String digest = "sha512:"
+        + java.util.HexFormat.of()
+            .formatHex(java.security.MessageDigest.getInstance("SHA-512").digest(content));
 
     HttpResponse<byte[]> response =
         BERTH.post("/v2/push/sha512/blobs/uploads/?digest=" + digest, content);
@@ -73,14 +80,15 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §POST then PUT / POST, then one PUT <location>?digest= with the whole body → 201 + Location")
+  @DisplayName(
+      "spec.md §POST then PUT / POST, then one PUT <location>?digest= with the whole body → 201 + Location")
   void postThenPut() {
     byte[] content = Content.random(4096);
     String digest = Content.sha256(content);
     String location = startUpload("push/post-put");
 
-    HttpResponse<byte[]> response =
-        BERTH.put(withDigest(location, digest), content, "Content-Type", "application/octet-stream");
+    HttpResponse<byte[]> response = BERTH.put(
+        withDigest(location, digest), content, "Content-Type", "application/octet-stream");
 
     assertThat(response.statusCode()).isEqualTo(201);
     assertThat(URI.create(header(response, "Location")).getPath())
@@ -91,7 +99,8 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pushing a blob in chunks / PATCH with Content-Range → 202 + Location + Range: 0-<end>; PUT ?digest= closes → 201")
+  @DisplayName(
+      "spec.md §Pushing a blob in chunks / PATCH with Content-Range → 202 + Location + Range: 0-<end>; PUT ?digest= closes → 201")
   void chunkedUpload() {
     byte[] content = Content.random(3000);
     String digest = Content.sha256(content);
@@ -114,22 +123,29 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pushing a blob in chunks / the final chunk in the closing PUT with Content-Range → 201")
+  @DisplayName(
+      "spec.md §Pushing a blob in chunks / the final chunk in the closing PUT with Content-Range → 201")
   void finalChunkInPut() {
     byte[] content = Content.random(2000);
     String digest = Content.sha256(content);
-    String location = header(patchChunk(startUpload("push/final-in-put"), content, 0, 1199), "Location");
+    String location =
+        header(patchChunk(startUpload("push/final-in-put"), content, 0, 1199), "Location");
 
-    HttpResponse<byte[]> closed =
-        BERTH.put(withDigest(location, digest), Arrays.copyOfRange(content, 1200, 2000),
-            "Content-Range", "1200-1999", "Content-Type", "application/octet-stream");
+    HttpResponse<byte[]> closed = BERTH.put(
+        withDigest(location, digest),
+        Arrays.copyOfRange(content, 1200, 2000),
+        "Content-Range",
+        "1200-1999",
+        "Content-Type",
+        "application/octet-stream");
 
     assertThat(closed.statusCode()).isEqualTo(201);
     assertPullable("push/final-in-put", content);
   }
 
   @Test
-  @DisplayName("spec.md §Pushing a blob in chunks / out-of-order chunk → 416; GET <location> → 204 + Range; resume and close")
+  @DisplayName(
+      "spec.md §Pushing a blob in chunks / out-of-order chunk → 416; GET <location> → 204 + Range; resume and close")
   void outOfOrderChunkThenResume() {
     byte[] content = Content.random(3000);
     String digest = Content.sha256(content);
@@ -151,13 +167,15 @@ class BlobPushTest {
     assertThat(header(resumed, "Range")).isEqualTo("0-1999");
     HttpResponse<byte[]> last = patchChunk(header(resumed, "Location"), content, 2000, 2999);
     assertThat(last.statusCode()).isEqualTo(202);
-    assertThat(BERTH.put(withDigest(header(last, "Location"), digest), new byte[0]).statusCode())
+    assertThat(
+            BERTH.put(withDigest(header(last, "Location"), digest), new byte[0]).statusCode())
         .isEqualTo(201);
     assertPullable("push/resume", content);
   }
 
   @Test
-  @DisplayName("spec.md §Pushing a blob in chunks / a repeated (overlapping) chunk → 416, nothing appended")
+  @DisplayName(
+      "spec.md §Pushing a blob in chunks / a repeated (overlapping) chunk → 416, nothing appended")
   void repeatedChunk() {
     byte[] content = Content.random(2000);
     String location = header(patchChunk(startUpload("push/repeat"), content, 0, 999), "Location");
@@ -167,7 +185,8 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pushing a blob in chunks / the first chunk must begin at 0: 10-19 on an empty session → 416")
+  @DisplayName(
+      "spec.md §Pushing a blob in chunks / the first chunk must begin at 0: 10-19 on an empty session → 416")
   void firstChunkNotAtZero() {
     byte[] content = Content.random(100);
     String location = startUpload("push/not-at-zero");
@@ -179,42 +198,55 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pushing a blob in chunks / Content-Range length ≠ Content-Length → 400 SIZE_INVALID, session unchanged")
+  @DisplayName(
+      "spec.md §Pushing a blob in chunks / Content-Range length ≠ Content-Length → 400 SIZE_INVALID, session unchanged")
   void chunkLengthMismatch() {
     String location = startUpload("push/length-mismatch");
 
-    HttpResponse<byte[]> response =
-        BERTH.patch(location, Content.random(5), "Content-Range", "0-9", "Content-Type", "application/octet-stream");
+    HttpResponse<byte[]> response = BERTH.patch(
+        location,
+        Content.random(5),
+        "Content-Range",
+        "0-9",
+        "Content-Type",
+        "application/octet-stream");
 
     assertError(response, 400, "SIZE_INVALID");
     assertThat(header(BERTH.get(location), "Range")).isEqualTo("0-0");
   }
 
   @Test
-  @DisplayName("spec.md §Pushing a blob in chunks / streamed PATCH without Content-Range (chunked transfer) → 202 + Range; PUT closes")
+  @DisplayName(
+      "spec.md §Pushing a blob in chunks / streamed PATCH without Content-Range (chunked transfer) → 202 + Range; PUT closes")
   void streamedPatch() {
     byte[] content = Content.random(100_000);
     String digest = Content.sha256(content);
     String location = startUpload("push/streamed");
 
-    HttpResponse<byte[]> streamed =
-        BERTH.send("PATCH", location,
-            BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(content)),
-            "Content-Type", "application/octet-stream");
+    HttpResponse<byte[]> streamed = BERTH.send(
+        "PATCH",
+        location,
+        BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(content)),
+        "Content-Type",
+        "application/octet-stream");
 
     assertThat(streamed.statusCode()).isEqualTo(202);
     assertThat(header(streamed, "Range")).isEqualTo("0-99999");
-    HttpResponse<byte[]> second =
-        BERTH.patch(header(streamed, "Location"), new byte[0]);
-    assertThat(second.statusCode()).as("an empty streamed PATCH changes nothing").isEqualTo(202);
+    HttpResponse<byte[]> second = BERTH.patch(header(streamed, "Location"), new byte[0]);
+    assertThat(second.statusCode())
+        .as("an empty streamed PATCH changes nothing")
+        .isEqualTo(202);
     assertThat(header(second, "Range")).isEqualTo("0-99999");
-    assertThat(BERTH.put(withDigest(header(second, "Location"), digest), new byte[0]).statusCode())
+    assertThat(BERTH
+            .put(withDigest(header(second, "Location"), digest), new byte[0])
+            .statusCode())
         .isEqualTo(201);
     assertPullable("push/streamed", content);
   }
 
   @Test
-  @DisplayName("spec.md §Pushing a blob in chunks / GET <location> of an active session → 204 + Location + Range")
+  @DisplayName(
+      "spec.md §Pushing a blob in chunks / GET <location> of an active session → 204 + Location + Range")
   void sessionStatus() {
     byte[] content = Content.random(123);
     String location = header(patchChunk(startUpload("push/status"), content, 0, 122), "Location");
@@ -224,11 +256,13 @@ class BlobPushTest {
     assertThat(status.statusCode()).isEqualTo(204);
     assertThat(status.body()).isEmpty();
     assertThat(header(status, "Range")).isEqualTo("0-122");
-    assertThat(URI.create(header(status, "Location")).getPath()).isEqualTo(URI.create(location).getPath());
+    assertThat(URI.create(header(status, "Location")).getPath())
+        .isEqualTo(URI.create(location).getPath());
   }
 
   @Test
-  @DisplayName("spec.md §Pushing blobs / closing PUT with a digest that does not match → 400 DIGEST_INVALID; nothing committed, session gone")
+  @DisplayName(
+      "spec.md §Pushing blobs / closing PUT with a digest that does not match → 400 DIGEST_INVALID; nothing committed, session gone")
   void digestMismatchOnPut() {
     byte[] content = Content.random(1000);
     String actual = Content.sha256(content);
@@ -245,7 +279,8 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Single POST / POST ?digest= whose digest does not match the body → 400 DIGEST_INVALID, nothing committed")
+  @DisplayName(
+      "spec.md §Single POST / POST ?digest= whose digest does not match the body → 400 DIGEST_INVALID, nothing committed")
   void digestMismatchOnSinglePost() {
     byte[] content = Content.random(1000);
     String claimed = Content.sha256(Content.random(1000));
@@ -254,8 +289,12 @@ class BlobPushTest {
         BERTH.post("/v2/push/post-mismatch/blobs/uploads/?digest=" + claimed, content);
 
     assertError(response, 400, "DIGEST_INVALID");
-    assertThat(BERTH.head("/v2/push/post-mismatch/blobs/" + claimed).statusCode()).isEqualTo(404);
-    assertThat(BERTH.head("/v2/push/post-mismatch/blobs/" + Content.sha256(content)).statusCode()).isEqualTo(404);
+    assertThat(BERTH.head("/v2/push/post-mismatch/blobs/" + claimed).statusCode())
+        .isEqualTo(404);
+    assertThat(BERTH
+            .head("/v2/push/post-mismatch/blobs/" + Content.sha256(content))
+            .statusCode())
+        .isEqualTo(404);
     assertThat(BERTH.catalog()).doesNotContain("push/post-mismatch");
   }
 
@@ -268,7 +307,8 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Cancel a blob upload / DELETE <location> → 204, then the session is 404 BLOB_UPLOAD_UNKNOWN")
+  @DisplayName(
+      "spec.md §Cancel a blob upload / DELETE <location> → 204, then the session is 404 BLOB_UPLOAD_UNKNOWN")
   void cancelUpload() {
     byte[] content = Content.random(500);
     String location = header(patchChunk(startUpload("push/cancel"), content, 0, 499), "Location");
@@ -278,25 +318,34 @@ class BlobPushTest {
     assertThat(cancelled.statusCode()).isEqualTo(204);
     assertError(BERTH.get(location), 404, "BLOB_UPLOAD_UNKNOWN");
     assertError(patchChunk(location, content, 0, 499), 404, "BLOB_UPLOAD_UNKNOWN");
-    assertError(BERTH.put(withDigest(location, Content.sha256(content)), new byte[0]), 404, "BLOB_UPLOAD_UNKNOWN");
+    assertError(
+        BERTH.put(withDigest(location, Content.sha256(content)), new byte[0]),
+        404,
+        "BLOB_UPLOAD_UNKNOWN");
     assertError(BERTH.delete(location), 404, "BLOB_UPLOAD_UNKNOWN");
-    assertThat(BERTH.head("/v2/push/cancel/blobs/" + Content.sha256(content)).statusCode()).isEqualTo(404);
+    assertThat(BERTH.head("/v2/push/cancel/blobs/" + Content.sha256(content)).statusCode())
+        .isEqualTo(404);
   }
 
   @Test
-  @DisplayName("spec.md §Pushing blobs / an upload id never issued → 404 BLOB_UPLOAD_UNKNOWN for GET, PATCH, PUT and DELETE")
+  @DisplayName(
+      "spec.md §Pushing blobs / an upload id never issued → 404 BLOB_UPLOAD_UNKNOWN for GET, PATCH, PUT and DELETE")
   void unknownUploadId() {
     for (String id : new String[] {UUID.randomUUID().toString(), "not-a-session"}) {
       String location = "/v2/push/unknown-id/blobs/uploads/" + id;
       assertError(BERTH.get(location), 404, "BLOB_UPLOAD_UNKNOWN");
       assertError(BERTH.patch(location, Content.random(3)), 404, "BLOB_UPLOAD_UNKNOWN");
-      assertError(BERTH.put(withDigest(location, Content.EMPTY_SHA256), new byte[0]), 404, "BLOB_UPLOAD_UNKNOWN");
+      assertError(
+          BERTH.put(withDigest(location, Content.EMPTY_SHA256), new byte[0]),
+          404,
+          "BLOB_UPLOAD_UNKNOWN");
       assertError(BERTH.delete(location), 404, "BLOB_UPLOAD_UNKNOWN");
     }
   }
 
   @Test
-  @DisplayName("spec.md §Pushing blobs / an upload id used under another repository → 404 BLOB_UPLOAD_UNKNOWN; the session is untouched")
+  @DisplayName(
+      "spec.md §Pushing blobs / an upload id used under another repository → 404 BLOB_UPLOAD_UNKNOWN; the session is untouched")
   void uploadIdOfAnotherRepository() {
     byte[] content = Content.random(64);
     String location = startUpload("push/owner");
@@ -305,23 +354,30 @@ class BlobPushTest {
 
     assertError(BERTH.get(foreign), 404, "BLOB_UPLOAD_UNKNOWN");
     assertError(patchChunk(foreign, content, 0, 63), 404, "BLOB_UPLOAD_UNKNOWN");
-    assertError(BERTH.put(withDigest(foreign, Content.sha256(content)), content), 404, "BLOB_UPLOAD_UNKNOWN");
+    assertError(
+        BERTH.put(withDigest(foreign, Content.sha256(content)), content),
+        404,
+        "BLOB_UPLOAD_UNKNOWN");
     assertError(BERTH.delete(foreign), 404, "BLOB_UPLOAD_UNKNOWN");
 
-    assertThat(BERTH.head("/v2/push/intruder/blobs/" + Content.sha256(content)).statusCode()).isEqualTo(404);
+    assertThat(BERTH.head("/v2/push/intruder/blobs/" + Content.sha256(content)).statusCode())
+        .isEqualTo(404);
     assertThat(header(BERTH.get(location), "Range")).isEqualTo("0-0");
-    assertThat(BERTH.put(withDigest(location, Content.sha256(content)), content).statusCode()).isEqualTo(201);
+    assertThat(BERTH.put(withDigest(location, Content.sha256(content)), content).statusCode())
+        .isEqualTo(201);
     assertPullable("push/owner", content);
   }
 
   @Test
-  @DisplayName("spec.md §Mounting a blob from another repository / POST ?mount=&from= → 201 + Location")
+  @DisplayName(
+      "spec.md §Mounting a blob from another repository / POST ?mount=&from= → 201 + Location")
   void mount() {
     byte[] content = Content.random(800);
     String digest = BERTH.pushBlob("push/mount-source", content);
 
-    HttpResponse<byte[]> response =
-        BERTH.post("/v2/push/mount-target/blobs/uploads/?mount=" + digest + "&from=push/mount-source", new byte[0]);
+    HttpResponse<byte[]> response = BERTH.post(
+        "/v2/push/mount-target/blobs/uploads/?mount=" + digest + "&from=push/mount-source",
+        new byte[0]);
 
     assertThat(response.statusCode()).isEqualTo(201);
     assertThat(URI.create(header(response, "Location")).getPath())
@@ -332,14 +388,16 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Mounting a blob from another repository / unknown blob → 202 and a usable upload session")
+  @DisplayName(
+      "spec.md §Mounting a blob from another repository / unknown blob → 202 and a usable upload session")
   void mountOfUnknownBlobFallsBack() {
     byte[] content = Content.random(300);
     BERTH.pushBlob("push/fallback-source", Content.random(10));
     String digest = Content.sha256(content);
 
-    HttpResponse<byte[]> response =
-        BERTH.post("/v2/push/fallback/blobs/uploads/?mount=" + digest + "&from=push/fallback-source", new byte[0]);
+    HttpResponse<byte[]> response = BERTH.post(
+        "/v2/push/fallback/blobs/uploads/?mount=" + digest + "&from=push/fallback-source",
+        new byte[0]);
 
     assertThat(response.statusCode()).isEqualTo(202);
     assertThat(header(response, "Docker-Upload-UUID")).matches(UUID_PATTERN);
@@ -351,25 +409,31 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Mounting a blob from another repository / unknown or absent from= → 202 fallback session, no mount")
+  @DisplayName(
+      "spec.md §Mounting a blob from another repository / unknown or absent from= → 202 fallback session, no mount")
   void mountFromUnknownRepositoryFallsBack() {
     byte[] content = Content.random(300);
     String digest = BERTH.pushBlob("push/has-it", content);
 
-    for (String query : new String[] {"?mount=" + digest + "&from=push/does-not-exist", "?mount=" + digest}) {
-      HttpResponse<byte[]> response = BERTH.post("/v2/push/mount-nowhere/blobs/uploads/" + query, new byte[0]);
+    for (String query :
+        new String[] {"?mount=" + digest + "&from=push/does-not-exist", "?mount=" + digest}) {
+      HttpResponse<byte[]> response =
+          BERTH.post("/v2/push/mount-nowhere/blobs/uploads/" + query, new byte[0]);
       assertThat(response.statusCode()).as(query).isEqualTo(202);
       assertThat(header(response, "Location")).contains("/v2/push/mount-nowhere/blobs/uploads/");
     }
-    assertThat(BERTH.head("/v2/push/mount-nowhere/blobs/" + digest).statusCode()).isEqualTo(404);
+    assertThat(BERTH.head("/v2/push/mount-nowhere/blobs/" + digest).statusCode())
+        .isEqualTo(404);
   }
 
   @Test
-  @DisplayName("spec.md §Pushing blobs / a 0-byte blob by POST then PUT ?digest= with an empty body → 201, HEAD Content-Length: 0")
+  @DisplayName(
+      "spec.md §Pushing blobs / a 0-byte blob by POST then PUT ?digest= with an empty body → 201, HEAD Content-Length: 0")
   void emptyBlob() {
     String location = startUpload("push/empty");
 
-    HttpResponse<byte[]> response = BERTH.put(withDigest(location, Content.EMPTY_SHA256), new byte[0]);
+    HttpResponse<byte[]> response =
+        BERTH.put(withDigest(location, Content.EMPTY_SHA256), new byte[0]);
 
     assertThat(response.statusCode()).isEqualTo(201);
     HttpResponse<byte[]> head = BERTH.head("/v2/push/empty/blobs/" + Content.EMPTY_SHA256);
@@ -379,7 +443,8 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pushing blobs / pushing a blob the repository already has → 201 again, same bytes")
+  @DisplayName(
+      "spec.md §Pushing blobs / pushing a blob the repository already has → 201 again, same bytes")
   void pushTwice() {
     byte[] content = Content.random(256);
     BERTH.pushBlob("push/twice", content);
@@ -390,7 +455,8 @@ class BlobPushTest {
   }
 
   @Test
-  @DisplayName("spec.md §Pulling manifests (<name> grammar) / a name of 255 characters in 26 components is accepted")
+  @DisplayName(
+      "spec.md §Pulling manifests (<name> grammar) / a name of 255 characters in 26 components is accepted")
   void longestName() {
     String name = "abcdefghi/".repeat(25) + "abcde";
     assertThat(name).hasSize(255);
@@ -405,14 +471,21 @@ class BlobPushTest {
   // ---- steps ----
 
   private static String startUpload(String repository) {
-    HttpResponse<byte[]> response = BERTH.post("/v2/" + repository + "/blobs/uploads/", new byte[0]);
+    HttpResponse<byte[]> response =
+        BERTH.post("/v2/" + repository + "/blobs/uploads/", new byte[0]);
     assertThat(response.statusCode()).isEqualTo(202);
     return header(response, "Location");
   }
 
-  private static HttpResponse<byte[]> patchChunk(String location, byte[] content, int first, int last) {
-    return BERTH.patch(location, Arrays.copyOfRange(content, first, last + 1),
-        "Content-Range", first + "-" + last, "Content-Type", "application/octet-stream");
+  private static HttpResponse<byte[]> patchChunk(
+      String location, byte[] content, int first, int last) {
+    return BERTH.patch(
+        location,
+        Arrays.copyOfRange(content, first, last + 1),
+        "Content-Range",
+        first + "-" + last,
+        "Content-Type",
+        "application/octet-stream");
   }
 
   static String withDigest(String location, String digest) {
@@ -420,7 +493,8 @@ class BlobPushTest {
   }
 
   private static void assertPullable(String repository, byte[] content) {
-    HttpResponse<byte[]> response = BERTH.get("/v2/" + repository + "/blobs/" + Content.sha256(content));
+    HttpResponse<byte[]> response =
+        BERTH.get("/v2/" + repository + "/blobs/" + Content.sha256(content));
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.body()).isEqualTo(content);
   }

@@ -20,10 +20,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the catalog holds exactly what it pushed.
  */
 class CatalogTest {
-  @RegisterExtension static final InProcessBerth BERTH = new InProcessBerth();
+  @RegisterExtension
+  static final InProcessBerth BERTH = new InProcessBerth();
 
-  private static final List<String> PUSHED =
-      List.of("zeta", "alpha/one", "alpha", "beta/x/y", "a-b", "alpha-two", "a.b", "a_b", "0numeric");
+  private static final List<String> PUSHED = List.of(
+      "zeta", "alpha/one", "alpha", "beta/x/y", "a-b", "alpha-two", "a.b", "a_b", "0numeric");
   private static final List<String> SORTED = PUSHED.stream().sorted().toList();
 
   @BeforeAll
@@ -34,7 +35,8 @@ class CatalogTest {
   }
 
   @Test
-  @DisplayName("Distribution §Listing Repositories / GET /v2/_catalog → 200 {repositories} in lexical order, no Link")
+  @DisplayName(
+      "Distribution §Listing Repositories / GET /v2/_catalog → 200 {repositories} in lexical order, no Link")
   void all() {
     HttpResponse<byte[]> response = BERTH.get("/v2/_catalog");
 
@@ -45,10 +47,12 @@ class CatalogTest {
   }
 
   @Test
-  @DisplayName("Distribution §Listing Repositories / ?n=4 → pages of 4 with Link rel=\"next\"; the last page has none")
+  @DisplayName(
+      "Distribution §Listing Repositories / ?n=4 → pages of 4 with Link rel=\"next\"; the last page has none")
   void paginate() {
     HttpResponse<byte[]> first = BERTH.get("/v2/_catalog?n=4");
-    assertThat(Pages.entries(first, "repositories")).containsExactlyElementsOf(SORTED.subList(0, 4));
+    assertThat(Pages.entries(first, "repositories"))
+        .containsExactlyElementsOf(SORTED.subList(0, 4));
     assertThat(Pages.next(first)).startsWith("/v2/_catalog?").contains("n=4").contains("last=");
 
     List<List<String>> pages = Pages.follow(BERTH, "/v2/_catalog?n=4", "repositories");
@@ -69,7 +73,8 @@ class CatalogTest {
   }
 
   @Test
-  @DisplayName("Distribution §Listing Repositories / ?last= → only names after it; with a slash in the name too")
+  @DisplayName(
+      "Distribution §Listing Repositories / ?last= → only names after it; with a slash in the name too")
   void last() {
     HttpResponse<byte[]> response = BERTH.get("/v2/_catalog?last=alpha");
     HttpResponse<byte[]> nested = BERTH.get("/v2/_catalog?n=1&last=alpha/one");

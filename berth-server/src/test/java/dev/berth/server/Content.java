@@ -40,7 +40,8 @@ final class Content {
 
   static String sha256(byte[] content) {
     try {
-      return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+      return "sha256:"
+          + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
@@ -56,10 +57,9 @@ final class Content {
 
   /** A config blob that differs from every other one this run makes. */
   static byte[] randomConfig() {
-    return utf8(
-        "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"serial-"
-            + SERIAL.incrementAndGet()
-            + "\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}");
+    return utf8("{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"serial-"
+        + SERIAL.incrementAndGet()
+        + "\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}");
   }
 
   /** A descriptor of content as JSON. */
@@ -68,52 +68,50 @@ final class Content {
   }
 
   static String descriptor(String mediaType, String digest, long size) {
-    return "{\"mediaType\": \"" + mediaType + "\", \"digest\": \"" + digest + "\", \"size\": " + size + "}";
+    return "{\"mediaType\": \"" + mediaType + "\", \"digest\": \"" + digest + "\", \"size\": "
+        + size + "}";
   }
 
   /** An OCI image manifest: config and layers are descriptors from {@link #descriptor}. */
   static byte[] ociManifest(String config, String... layers) {
-    return utf8(
-        "{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"" + OCI_MANIFEST + "\",\n"
-            + "  \"config\": " + config + ",\n"
-            + "  \"layers\": [" + String.join(",\n    ", layers) + "]\n}\n");
+    return utf8("{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"" + OCI_MANIFEST + "\",\n"
+        + "  \"config\": " + config + ",\n"
+        + "  \"layers\": [" + String.join(",\n    ", layers) + "]\n}\n");
   }
 
   /** An OCI artifact manifest: artifactType, the empty config, optional subject and annotations. */
-  static byte[] artifact(String artifactType, String subject, String annotations, String... layers) {
-    return utf8(
-        "{\"schemaVersion\":2,\"mediaType\":\"" + OCI_MANIFEST + "\","
-            + "\"artifactType\":\"" + artifactType + "\","
-            + "\"config\":" + descriptor(OCI_EMPTY, EMPTY_JSON) + ","
-            + "\"layers\":[" + String.join(",", layers) + "]"
-            + (subject == null ? "" : ",\"subject\":" + subject)
-            + (annotations == null ? "" : ",\"annotations\":" + annotations)
-            + "}");
+  static byte[] artifact(
+      String artifactType, String subject, String annotations, String... layers) {
+    return utf8("{\"schemaVersion\":2,\"mediaType\":\"" + OCI_MANIFEST + "\","
+        + "\"artifactType\":\"" + artifactType + "\","
+        + "\"config\":" + descriptor(OCI_EMPTY, EMPTY_JSON) + ","
+        + "\"layers\":[" + String.join(",", layers) + "]"
+        + (subject == null ? "" : ",\"subject\":" + subject)
+        + (annotations == null ? "" : ",\"annotations\":" + annotations)
+        + "}");
   }
 
   /** An OCI image index over manifest descriptors. */
   static byte[] ociIndex(String... manifests) {
-    return utf8(
-        "{\"schemaVersion\": 2, \"mediaType\": \"" + OCI_INDEX + "\",\n \"manifests\": ["
-            + String.join(", ", manifests) + "]}");
+    return utf8("{\"schemaVersion\": 2, \"mediaType\": \"" + OCI_INDEX + "\",\n \"manifests\": ["
+        + String.join(", ", manifests) + "]}");
   }
 
   static byte[] dockerManifest(String config, String... layers) {
-    return utf8(
-        "{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"" + DOCKER_MANIFEST + "\",\n"
-            + "   \"config\": " + config + ",\n"
-            + "   \"layers\": [\n      " + String.join(",\n      ", layers) + "\n   ]\n}");
+    return utf8("{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"" + DOCKER_MANIFEST + "\",\n"
+        + "   \"config\": " + config + ",\n"
+        + "   \"layers\": [\n      " + String.join(",\n      ", layers) + "\n   ]\n}");
   }
 
   static byte[] dockerManifestList(String... manifests) {
-    return utf8(
-        "{\"schemaVersion\":2,\"mediaType\":\"" + DOCKER_MANIFEST_LIST + "\",\"manifests\":["
-            + String.join(",", manifests) + "]}");
+    return utf8("{\"schemaVersion\":2,\"mediaType\":\"" + DOCKER_MANIFEST_LIST
+        + "\",\"manifests\":[" + String.join(",", manifests) + "]}");
   }
 
   /** A manifest descriptor with a platform, as an index or a manifest list lists it. */
   static String platformDescriptor(String mediaType, byte[] manifest, String architecture) {
     return "{\"mediaType\":\"" + mediaType + "\",\"digest\":\"" + sha256(manifest) + "\",\"size\":"
-        + manifest.length + ",\"platform\":{\"architecture\":\"" + architecture + "\",\"os\":\"linux\"}}";
+        + manifest.length + ",\"platform\":{\"architecture\":\"" + architecture
+        + "\",\"os\":\"linux\"}}";
   }
 }

@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * TOOMANYREQUESTS need auth or rate limits, which this build does not have.)
  */
 class ErrorCodesTest {
-  @RegisterExtension static final InProcessBerth BERTH = new InProcessBerth();
+  @RegisterExtension
+  static final InProcessBerth BERTH = new InProcessBerth();
 
   private static final String REPOSITORY = "errors/app";
   private static final String UNKNOWN_DIGEST = Content.sha256(Content.random(16));
@@ -37,28 +38,56 @@ class ErrorCodesTest {
 
   static Stream<Arguments> errors() {
     return Stream.of(
-        error("BLOB_UNKNOWN", 404, () -> BERTH.get("/v2/" + REPOSITORY + "/blobs/" + UNKNOWN_DIGEST)),
-        error("BLOB_UPLOAD_INVALID", 416, () ->
-            BERTH.patch(startUpload(), Content.random(4), "Content-Range", "4-7")),
-        error("BLOB_UPLOAD_UNKNOWN", 404, () ->
-            BERTH.get("/v2/" + REPOSITORY + "/blobs/uploads/" + UUID.randomUUID())),
-        error("DIGEST_INVALID", 400, () ->
-            BERTH.post("/v2/" + REPOSITORY + "/blobs/uploads/?digest=" + UNKNOWN_DIGEST, Content.random(4))),
-        error("MANIFEST_BLOB_UNKNOWN", 404, () ->
-            BERTH.put("/v2/" + REPOSITORY + "/manifests/broken",
+        error(
+            "BLOB_UNKNOWN", 404, () -> BERTH.get("/v2/" + REPOSITORY + "/blobs/" + UNKNOWN_DIGEST)),
+        error(
+            "BLOB_UPLOAD_INVALID",
+            416,
+            () -> BERTH.patch(startUpload(), Content.random(4), "Content-Range", "4-7")),
+        error(
+            "BLOB_UPLOAD_UNKNOWN",
+            404,
+            () -> BERTH.get("/v2/" + REPOSITORY + "/blobs/uploads/" + UUID.randomUUID())),
+        error(
+            "DIGEST_INVALID",
+            400,
+            () -> BERTH.post(
+                "/v2/" + REPOSITORY + "/blobs/uploads/?digest=" + UNKNOWN_DIGEST,
+                Content.random(4))),
+        error(
+            "MANIFEST_BLOB_UNKNOWN",
+            404,
+            () -> BERTH.put(
+                "/v2/" + REPOSITORY + "/manifests/broken",
                 Content.ociManifest(Content.descriptor(Content.OCI_CONFIG, Content.random(5))),
-                "Content-Type", Content.OCI_MANIFEST)),
-        error("MANIFEST_INVALID", 400, () ->
-            BERTH.put("/v2/" + REPOSITORY + "/manifests/broken", Content.utf8("not json"),
-                "Content-Type", Content.OCI_MANIFEST)),
-        error("MANIFEST_UNKNOWN", 404, () -> BERTH.get("/v2/" + REPOSITORY + "/manifests/" + UNKNOWN_DIGEST)),
+                "Content-Type",
+                Content.OCI_MANIFEST)),
+        error(
+            "MANIFEST_INVALID",
+            400,
+            () -> BERTH.put(
+                "/v2/" + REPOSITORY + "/manifests/broken",
+                Content.utf8("not json"),
+                "Content-Type",
+                Content.OCI_MANIFEST)),
+        error(
+            "MANIFEST_UNKNOWN",
+            404,
+            () -> BERTH.get("/v2/" + REPOSITORY + "/manifests/" + UNKNOWN_DIGEST)),
         error("NAME_INVALID", 400, () -> BERTH.get("/v2/Errors/manifests/latest")),
         error("NAME_UNKNOWN", 404, () -> BERTH.get("/v2/errors/unknown/tags/list")),
-        error("SIZE_INVALID", 400, () ->
-            BERTH.patch(startUpload(), Content.random(3), "Content-Range", "0-9")),
-        error("SIZE_INVALID", 413, () ->
-            BERTH.put("/v2/" + REPOSITORY + "/manifests/huge", new byte[(4 << 20) + 1],
-                "Content-Type", Content.OCI_MANIFEST)),
+        error(
+            "SIZE_INVALID",
+            400,
+            () -> BERTH.patch(startUpload(), Content.random(3), "Content-Range", "0-9")),
+        error(
+            "SIZE_INVALID",
+            413,
+            () -> BERTH.put(
+                "/v2/" + REPOSITORY + "/manifests/huge",
+                new byte[(4 << 20) + 1],
+                "Content-Type",
+                Content.OCI_MANIFEST)),
         error("UNSUPPORTED", 405, () -> BERTH.put("/v2/" + REPOSITORY + "/tags/list", new byte[0])),
         error("PAGINATION_NUMBER_INVALID", 400, () -> BERTH.get("/v2/_catalog?n=many")),
         error("TAG_INVALID", 400, () -> BERTH.get("/v2/" + REPOSITORY + "/manifests/-bad")),
@@ -76,22 +105,35 @@ class ErrorCodesTest {
     HttpResponse<byte[]> response = request.get();
 
     assertError(response, status, code);
-    assertThat(response.headers().firstValue("Docker-Distribution-API-Version")).hasValue("registry/2.0");
+    assertThat(response.headers().firstValue("Docker-Distribution-API-Version"))
+        .hasValue("registry/2.0");
   }
 
   @Test
-  @DisplayName("spec.md §Error Codes / every spec code but UNAUTHORIZED, DENIED and TOOMANYREQUESTS is exercised above")
+  @DisplayName(
+      "spec.md §Error Codes / every spec code but UNAUTHORIZED, DENIED and TOOMANYREQUESTS is exercised above")
   void everySpecCodeCovered() {
     String[] specCodes = {
-      "BLOB_UNKNOWN", "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "DIGEST_INVALID", "MANIFEST_BLOB_UNKNOWN",
-      "MANIFEST_INVALID", "MANIFEST_UNKNOWN", "NAME_INVALID", "NAME_UNKNOWN", "SIZE_INVALID", "UNSUPPORTED"};
+      "BLOB_UNKNOWN",
+      "BLOB_UPLOAD_INVALID",
+      "BLOB_UPLOAD_UNKNOWN",
+      "DIGEST_INVALID",
+      "MANIFEST_BLOB_UNKNOWN",
+      "MANIFEST_INVALID",
+      "MANIFEST_UNKNOWN",
+      "NAME_INVALID",
+      "NAME_UNKNOWN",
+      "SIZE_INVALID",
+      "UNSUPPORTED"
+    };
 
     assertThat(errors().map(arguments -> (String) arguments.get()[0]))
         .containsAll(Arrays.asList(specCodes));
   }
 
   private static String startUpload() {
-    HttpResponse<byte[]> response = BERTH.post("/v2/" + REPOSITORY + "/blobs/uploads/", new byte[0]);
+    HttpResponse<byte[]> response =
+        BERTH.post("/v2/" + REPOSITORY + "/blobs/uploads/", new byte[0]);
     assertThat(response.statusCode()).isEqualTo(202);
     return response.headers().firstValue("Location").orElseThrow();
   }

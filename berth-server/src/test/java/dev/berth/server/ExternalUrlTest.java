@@ -14,7 +14,8 @@ class ExternalUrlTest {
 
   @Nested
   class FromRequestHeaders {
-    @RegisterExtension static final InProcessBerth berth = new InProcessBerth();
+    @RegisterExtension
+    static final InProcessBerth berth = new InProcessBerth();
 
     @Test
     @DisplayName("Location of an upload session uses the request's Host header")
@@ -29,19 +30,21 @@ class ExternalUrlTest {
     @Test
     @DisplayName("X-Forwarded-Proto and X-Forwarded-Host from a proxy shape the Location")
     void locationFollowsForwardedHeaders() {
-      HttpResponse<byte[]> response =
-          berth.post(
-              "/v2/proxy/app/blobs/uploads/",
-              new byte[0],
-              "X-Forwarded-Proto", "https",
-              "X-Forwarded-Host", "registry.example.com");
+      HttpResponse<byte[]> response = berth.post(
+          "/v2/proxy/app/blobs/uploads/",
+          new byte[0],
+          "X-Forwarded-Proto",
+          "https",
+          "X-Forwarded-Host",
+          "registry.example.com");
 
       assertThat(response.headers().firstValue("Location").orElseThrow())
           .startsWith("https://registry.example.com/v2/proxy/app/blobs/uploads/");
     }
 
     @Test
-    @DisplayName("pagination Link headers are relative, so they resolve against whatever the client used")
+    @DisplayName(
+        "pagination Link headers are relative, so they resolve against whatever the client used")
     void linkHeadersAreRelative() {
       berth.pushImage("proxy/a", "1");
       berth.pushImage("proxy/b", "1");
@@ -61,8 +64,8 @@ class ExternalUrlTest {
     @Test
     @DisplayName("server.external-url wins over request headers")
     void configuredExternalUrlWins() {
-      HttpResponse<byte[]> response =
-          berth.post("/v2/proxy/app/blobs/uploads/", new byte[0], "X-Forwarded-Host", "elsewhere.example");
+      HttpResponse<byte[]> response = berth.post(
+          "/v2/proxy/app/blobs/uploads/", new byte[0], "X-Forwarded-Host", "elsewhere.example");
 
       assertThat(response.headers().firstValue("Location").orElseThrow())
           .startsWith("https://registry.example.com/v2/proxy/app/blobs/uploads/");

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -44,8 +43,11 @@ class GarbageCollectApiTest {
 
   @Test
   void aRunIsAcceptedThenListedAndReadBack() {
-    HttpResponse<byte[]> accepted =
-        berth.post("/api/v1/gc/runs", utf8("{\"dryRun\":true,\"deleteUntagged\":false}"), "Content-Type", "application/json");
+    HttpResponse<byte[]> accepted = berth.post(
+        "/api/v1/gc/runs",
+        utf8("{\"dryRun\":true,\"deleteUntagged\":false}"),
+        "Content-Type",
+        "application/json");
 
     assertThat(accepted.statusCode()).isEqualTo(202);
     JsonNode run = InProcessBerth.json(accepted);
@@ -61,23 +63,29 @@ class GarbageCollectApiTest {
     HttpResponse<byte[]> list = berth.get("/api/v1/gc/runs");
     assertThat(list.statusCode()).isEqualTo(200);
     List<Long> ids = new ArrayList<>();
-    InProcessBerth.json(list).path("runs").forEach(node -> ids.add(node.path("id").asLong()));
+    InProcessBerth.json(list)
+        .path("runs")
+        .forEach(node -> ids.add(node.path("id").asLong()));
     assertThat(ids).contains(id);
     assertThat(ids).isSortedAccordingTo((a, b) -> Long.compare(b, a));
   }
 
   @Test
   void badRequestsAreAnsweredWithJsonErrors() {
-    HttpResponse<byte[]> notJson = berth.post("/api/v1/gc/runs", utf8("{dry"), "Content-Type", "application/json");
+    HttpResponse<byte[]> notJson =
+        berth.post("/api/v1/gc/runs", utf8("{dry"), "Content-Type", "application/json");
     assertThat(notJson.statusCode()).isEqualTo(400);
-    assertThat(InProcessBerth.json(notJson).path("errors").path(0).path("code").asText()).isEqualTo("INVALID_REQUEST");
+    assertThat(InProcessBerth.json(notJson).path("errors").path(0).path("code").asText())
+        .isEqualTo("INVALID_REQUEST");
 
     HttpResponse<byte[]> wrongType = berth.post("/api/v1/gc/runs", utf8("{\"dryRun\":\"yes\"}"));
     assertThat(wrongType.statusCode()).isEqualTo(400);
 
     HttpResponse<byte[]> unknown = berth.get("/api/v1/gc/runs/987654");
     assertThat(unknown.statusCode()).isEqualTo(404);
-    assertThat(InProcessBerth.json(unknown).path("errors").path(0).path("message").asText()).contains("987654");
+    assertThat(
+            InProcessBerth.json(unknown).path("errors").path(0).path("message").asText())
+        .contains("987654");
 
     HttpResponse<byte[]> method = berth.delete("/api/v1/gc/runs");
     assertThat(method.statusCode()).isEqualTo(405);
@@ -93,24 +101,29 @@ class GarbageCollectApiTest {
     byte[] layer = Content.random(1000);
     String configDigest = berth.pushBlob(repository, config);
     String layerDigest = berth.pushBlob(repository, layer);
-    String manifest =
-        berth.pushManifest(
-            repository,
-            "v1",
-            Content.OCI_MANIFEST,
-            Content.ociManifest(
-                Content.descriptor(Content.OCI_CONFIG, config), Content.descriptor(Content.OCI_LAYER, layer)));
-    assertThat(berth.delete("/v2/" + repository + "/manifests/" + manifest).statusCode()).isEqualTo(202);
-    assertThat(berth.delete("/v2/" + repository + "/blobs/" + configDigest).statusCode()).isEqualTo(202);
-    assertThat(berth.delete("/v2/" + repository + "/blobs/" + layerDigest).statusCode()).isEqualTo(202);
+    String manifest = berth.pushManifest(
+        repository,
+        "v1",
+        Content.OCI_MANIFEST,
+        Content.ociManifest(
+            Content.descriptor(Content.OCI_CONFIG, config),
+            Content.descriptor(Content.OCI_LAYER, layer)));
+    assertThat(berth.delete("/v2/" + repository + "/manifests/" + manifest).statusCode())
+        .isEqualTo(202);
+    assertThat(berth.delete("/v2/" + repository + "/blobs/" + configDigest).statusCode())
+        .isEqualTo(202);
+    assertThat(berth.delete("/v2/" + repository + "/blobs/" + layerDigest).statusCode())
+        .isEqualTo(202);
 
     JsonNode dry = awaitRun(submit(true, false));
     JsonNode real = awaitRun(submit(false, false));
 
     assertThat(strings(dry.path("deleted").path("blobs"))).contains(configDigest, layerDigest);
     assertThat(strings(real.path("deleted"))).isEqualTo(strings(dry.path("deleted")));
-    assertThat(real.path("blobsDeleted").asLong()).isEqualTo(dry.path("blobsDeleted").asLong());
-    assertThat(real.path("bytesFreed").asLong()).isEqualTo(dry.path("bytesFreed").asLong());
+    assertThat(real.path("blobsDeleted").asLong())
+        .isEqualTo(dry.path("blobsDeleted").asLong());
+    assertThat(real.path("bytesFreed").asLong())
+        .isEqualTo(dry.path("bytesFreed").asLong());
     assertThat(Files.exists(blobFile(layerDigest))).isFalse();
   }
 
@@ -119,17 +132,21 @@ class GarbageCollectApiTest {
     String repository = "gc/repush";
     byte[] config = Content.randomConfig();
     byte[] layer = Content.random(4000);
-    byte[] manifestBody =
-        Content.ociManifest(
-            Content.descriptor(Content.OCI_CONFIG, config), Content.descriptor(Content.OCI_LAYER, layer));
+    byte[] manifestBody = Content.ociManifest(
+        Content.descriptor(Content.OCI_CONFIG, config),
+        Content.descriptor(Content.OCI_LAYER, layer));
     berth.pushBlob(repository, config);
     String layerDigest = berth.pushBlob(repository, layer);
     String manifest = berth.pushManifest(repository, "latest", Content.OCI_MANIFEST, manifestBody);
 
     // Delete everything, as a cleanup policy would, and collect.
-    assertThat(berth.delete("/v2/" + repository + "/manifests/" + manifest).statusCode()).isEqualTo(202);
+    assertThat(berth.delete("/v2/" + repository + "/manifests/" + manifest).statusCode())
+        .isEqualTo(202);
     for (byte[] blob : List.of(config, layer)) {
-      assertThat(berth.delete("/v2/" + repository + "/blobs/" + Content.sha256(blob)).statusCode()).isEqualTo(202);
+      assertThat(berth
+              .delete("/v2/" + repository + "/blobs/" + Content.sha256(blob))
+              .statusCode())
+          .isEqualTo(202);
     }
     JsonNode run = awaitRun(submit(false, false));
     assertThat(strings(run.path("deleted").path("blobs"))).contains(layerDigest);
@@ -137,18 +154,22 @@ class GarbageCollectApiTest {
 
     // The client checks first, as docker and skopeo do: 404, so it uploads again.
     for (byte[] blob : List.of(config, layer)) {
-      assertThat(berth.head("/v2/" + repository + "/blobs/" + Content.sha256(blob)).statusCode()).isEqualTo(404);
+      assertThat(
+              berth.head("/v2/" + repository + "/blobs/" + Content.sha256(blob)).statusCode())
+          .isEqualTo(404);
       berth.pushBlob(repository, blob);
     }
     berth.pushManifest(repository, "latest", Content.OCI_MANIFEST, manifestBody);
 
-    HttpResponse<byte[]> pulled = berth.get("/v2/" + repository + "/manifests/latest", "Accept", Content.OCI_MANIFEST);
+    HttpResponse<byte[]> pulled =
+        berth.get("/v2/" + repository + "/manifests/latest", "Accept", Content.OCI_MANIFEST);
     assertThat(pulled.statusCode()).isEqualTo(200);
     assertThat(pulled.body()).isEqualTo(manifestBody);
     HttpResponse<byte[]> pulledLayer = berth.get("/v2/" + repository + "/blobs/" + layerDigest);
     assertThat(pulledLayer.statusCode()).isEqualTo(200);
     assertThat(Content.sha256(pulledLayer.body())).isEqualTo(layerDigest);
-    assertThat(awaitRun(submit(false, false)).path("deleted").path("blobs").toString()).doesNotContain(layerDigest);
+    assertThat(awaitRun(submit(false, false)).path("deleted").path("blobs").toString())
+        .doesNotContain(layerDigest);
   }
 
   @Test
@@ -156,16 +177,16 @@ class GarbageCollectApiTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
 
-    int status =
-        Main.run(
-            new String[] {"gc", "--server", "http://127.0.0.1:" + berth.port(), "--dry-run", "--wait"},
-            Map.of("BERTH_USER", "admin", "BERTH_PASSWORD", "secret"),
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
+    int status = Main.run(
+        new String[] {"gc", "--server", "http://127.0.0.1:" + berth.port(), "--dry-run", "--wait"},
+        Map.of("BERTH_USER", "admin", "BERTH_PASSWORD", "secret"),
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
 
     assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
     assertThat(status).isZero();
-    assertThat(out.toString(StandardCharsets.UTF_8)).matches("(?s)gc run \\d+ succeeded \\(dry run.*blobs.*bytes.*\\n");
+    assertThat(out.toString(StandardCharsets.UTF_8))
+        .matches("(?s)gc run \\d+ succeeded \\(dry run.*blobs.*bytes.*\\n");
   }
 
   @Test
@@ -197,26 +218,28 @@ class GarbageCollectApiTest {
 
   private static int verify(ByteArrayOutputStream out) {
     PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
-    return Main.run(new String[] {"gc", "--verify", "--data", dataDir.toString()}, Map.of(), print, print);
+    return Main.run(
+        new String[] {"gc", "--verify", "--data", dataDir.toString()}, Map.of(), print, print);
   }
 
   @Test
   void usageErrorsExitWithTwo() {
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
     assertThat(Main.run(new String[] {"gc"}, Map.of(), quiet, quiet)).isEqualTo(2);
-    assertThat(Main.run(new String[] {"gc", "--verify", "--server", "http://x"}, Map.of(), quiet, quiet)).isEqualTo(2);
+    assertThat(Main.run(
+            new String[] {"gc", "--verify", "--server", "http://x"}, Map.of(), quiet, quiet))
+        .isEqualTo(2);
   }
 
   /** Submits a run, retrying while another test's run is still in progress (409). */
   static long submit(boolean dryRun, boolean deleteUntagged) {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (true) {
-      HttpResponse<byte[]> response =
-          berth.post(
-              "/api/v1/gc/runs",
-              utf8("{\"dryRun\":" + dryRun + ",\"deleteUntagged\":" + deleteUntagged + "}"),
-              "Content-Type",
-              "application/json");
+      HttpResponse<byte[]> response = berth.post(
+          "/api/v1/gc/runs",
+          utf8("{\"dryRun\":" + dryRun + ",\"deleteUntagged\":" + deleteUntagged + "}"),
+          "Content-Type",
+          "application/json");
       if (response.statusCode() == 202) {
         return InProcessBerth.json(response).path("id").asLong();
       }
@@ -233,7 +256,9 @@ class GarbageCollectApiTest {
       assertThat(response.statusCode()).isEqualTo(200);
       JsonNode run = InProcessBerth.json(response);
       if (!run.path("finishedAt").isNull()) {
-        assertThat(run.path("errors").asInt()).as("errors: %s", run.path("lastError")).isZero();
+        assertThat(run.path("errors").asInt())
+            .as("errors: %s", run.path("lastError"))
+            .isZero();
         return run;
       }
       assertThat(System.nanoTime()).as("run %s finishes", id).isLessThan(deadline);

@@ -98,13 +98,21 @@ class GarbageCollectStressTest {
       }
       assertThat(violations).isEmpty();
       JsonNode dry = awaitRun(submit(true, false));
-      assertThat(dry.path("blobsDeleted").asLong()).as("unreferenced blobs left: %s", dry.path("deleted")).isZero();
-      assertThat(dry.path("orphansDeleted").asLong()).as("orphan files left: %s", dry.path("deleted")).isZero();
+      assertThat(dry.path("blobsDeleted").asLong())
+          .as("unreferenced blobs left: %s", dry.path("deleted"))
+          .isZero();
+      assertThat(dry.path("orphansDeleted").asLong())
+          .as("orphan files left: %s", dry.path("deleted"))
+          .isZero();
 
       berth.close();
       ByteArrayOutputStream report = new ByteArrayOutputStream();
       PrintStream print = new PrintStream(report, true, StandardCharsets.UTF_8);
-      assertThat(Main.run(new String[] {"gc", "--verify", "--data", dataDir.toString()}, Map.of(), print, print))
+      assertThat(Main.run(
+              new String[] {"gc", "--verify", "--data", dataDir.toString()},
+              Map.of(),
+              print,
+              print))
           .as("gc --verify: %s", report)
           .isZero();
     } finally {
@@ -139,7 +147,8 @@ class GarbageCollectStressTest {
           }
         } else if (dice < 62) {
           Image image = pick(images, random);
-          expect(berth.delete("/v2/" + repository + "/manifests/" + image.tag()), 202, "delete tag");
+          expect(
+              berth.delete("/v2/" + repository + "/manifests/" + image.tag()), 202, "delete tag");
           images.remove(image.tag());
         } else if (dice < 77) {
           mount(client, repository, linked, random);
@@ -154,7 +163,8 @@ class GarbageCollectStressTest {
   }
 
   private Image newImage(int client, String tag, Random random) {
-    byte[] config = Content.utf8("{\"client\":" + client + ",\"tag\":\"" + tag + "\",\"n\":" + random.nextLong() + "}");
+    byte[] config = Content.utf8(
+        "{\"client\":" + client + ",\"tag\":\"" + tag + "\",\"n\":" + random.nextLong() + "}");
     List<byte[]> blobs = new ArrayList<>();
     blobs.add(config);
     List<String> layers = new ArrayList<>();
@@ -167,7 +177,8 @@ class GarbageCollectStressTest {
       blobs.add(sharedLayers.get(index));
       layers.add(Content.descriptor(Content.OCI_LAYER, sharedLayers.get(index)));
     }
-    byte[] body = Content.ociManifest(Content.descriptor(Content.OCI_CONFIG, config), layers.toArray(String[]::new));
+    byte[] body = Content.ociManifest(
+        Content.descriptor(Content.OCI_CONFIG, config), layers.toArray(String[]::new));
     return new Image(tag, Content.sha256(body), body, blobs);
   }
 
@@ -186,8 +197,11 @@ class GarbageCollectStressTest {
       upload(repository, blob, random);
       linked.add(digest);
     }
-    HttpResponse<byte[]> put =
-        berth.put("/v2/" + repository + "/manifests/" + image.tag(), image.body(), "Content-Type", Content.OCI_MANIFEST);
+    HttpResponse<byte[]> put = berth.put(
+        "/v2/" + repository + "/manifests/" + image.tag(),
+        image.body(),
+        "Content-Type",
+        Content.OCI_MANIFEST);
     expect(put, 201, "PUT manifest " + repository + ":" + image.tag());
   }
 
@@ -197,14 +211,19 @@ class GarbageCollectStressTest {
     for (int attempt = 1; ; attempt++) {
       HttpResponse<byte[]> done;
       if (random.nextBoolean()) {
-        done =
-            berth.post(
-                "/v2/" + repository + "/blobs/uploads/?digest=" + digest, blob, "Content-Type", "application/octet-stream");
+        done = berth.post(
+            "/v2/" + repository + "/blobs/uploads/?digest=" + digest,
+            blob,
+            "Content-Type",
+            "application/octet-stream");
       } else {
-        HttpResponse<byte[]> started = expect(berth.post("/v2/" + repository + "/blobs/uploads/", new byte[0]), 202, "start upload");
+        HttpResponse<byte[]> started = expect(
+            berth.post("/v2/" + repository + "/blobs/uploads/", new byte[0]), 202, "start upload");
         String location = started.headers().firstValue("Location").orElseThrow();
-        HttpResponse<byte[]> patched =
-            expect(berth.patch(location, blob, "Content-Type", "application/octet-stream"), 202, "PATCH upload");
+        HttpResponse<byte[]> patched = expect(
+            berth.patch(location, blob, "Content-Type", "application/octet-stream"),
+            202,
+            "PATCH upload");
         String next = patched.headers().firstValue("Location").orElseThrow();
         done = berth.put(next + (next.contains("?") ? "&" : "?") + "digest=" + digest, new byte[0]);
       }
@@ -214,14 +233,17 @@ class GarbageCollectStressTest {
       }
       // BLOB_UPLOAD_INVALID "retry": the dedupe link lost the race with a collection.
       if (done.statusCode() != 400 || attempt >= 3) {
-        violations.add("upload " + digest + " to " + repository + ": " + done.statusCode() + " " + body(done));
+        violations.add(
+            "upload " + digest + " to " + repository + ": " + done.statusCode() + " " + body(done));
         throw new IllegalStateException("upload failed");
       }
     }
   }
 
-  private void deleteManifest(String repository, Image image, Map<String, Image> images, Set<String> linked) {
-    expect(berth.delete("/v2/" + repository + "/manifests/" + image.digest()), 202, "delete manifest");
+  private void deleteManifest(
+      String repository, Image image, Map<String, Image> images, Set<String> linked) {
+    expect(
+        berth.delete("/v2/" + repository + "/manifests/" + image.digest()), 202, "delete manifest");
     images.remove(image.tag());
     Set<String> stillUsed = new HashSet<>();
     for (Image other : images.values()) {
@@ -240,8 +262,8 @@ class GarbageCollectStressTest {
     byte[] layer = sharedLayers.get(random.nextInt(SHARED_LAYERS));
     String digest = Content.sha256(layer);
     String from = repository((client + 1 + random.nextInt(CLIENTS - 1)) % CLIENTS);
-    HttpResponse<byte[]> response =
-        berth.post("/v2/" + repository + "/blobs/uploads/?mount=" + digest + "&from=" + from, new byte[0]);
+    HttpResponse<byte[]> response = berth.post(
+        "/v2/" + repository + "/blobs/uploads/?mount=" + digest + "&from=" + from, new byte[0]);
     check(response, "mount");
     if (response.statusCode() == 201) {
       linked.add(digest);
@@ -249,8 +271,11 @@ class GarbageCollectStressTest {
     }
     expect(response, 202, "mount fallback");
     String location = response.headers().firstValue("Location").orElseThrow();
-    HttpResponse<byte[]> done =
-        berth.put(location + (location.contains("?") ? "&" : "?") + "digest=" + digest, layer, "Content-Type", "application/octet-stream");
+    HttpResponse<byte[]> done = berth.put(
+        location + (location.contains("?") ? "&" : "?") + "digest=" + digest,
+        layer,
+        "Content-Type",
+        "application/octet-stream");
     check(done, "upload after mount");
     if (done.statusCode() == 201) {
       linked.add(digest);
@@ -281,12 +306,11 @@ class GarbageCollectStressTest {
 
   private long submit(boolean dryRun, boolean deleteUntagged) {
     while (true) {
-      HttpResponse<byte[]> response =
-          berth.post(
-              "/api/v1/gc/runs",
-              Content.utf8("{\"dryRun\":" + dryRun + ",\"deleteUntagged\":" + deleteUntagged + "}"),
-              "Content-Type",
-              "application/json");
+      HttpResponse<byte[]> response = berth.post(
+          "/api/v1/gc/runs",
+          Content.utf8("{\"dryRun\":" + dryRun + ",\"deleteUntagged\":" + deleteUntagged + "}"),
+          "Content-Type",
+          "application/json");
       if (response.statusCode() == 202) {
         return InProcessBerth.json(response).path("id").asLong();
       }
@@ -298,7 +322,8 @@ class GarbageCollectStressTest {
   private JsonNode awaitRun(long id) {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (true) {
-      JsonNode run = InProcessBerth.json(expect(berth.get("/api/v1/gc/runs/" + id), 200, "GET run"));
+      JsonNode run =
+          InProcessBerth.json(expect(berth.get("/api/v1/gc/runs/" + id), 200, "GET run"));
       if (!run.path("finishedAt").isNull()) {
         return run;
       }
@@ -313,15 +338,19 @@ class GarbageCollectStressTest {
 
   /** The manifest and every blob it lists come back with the right digests. */
   private void pullCompletely(String repository, String tag, String expectedDigest) {
-    HttpResponse<byte[]> manifest =
-        berth.get("/v2/" + repository + "/manifests/" + tag, "Accept", Content.OCI_MANIFEST + ", " + Content.OCI_INDEX);
+    HttpResponse<byte[]> manifest = berth.get(
+        "/v2/" + repository + "/manifests/" + tag,
+        "Accept",
+        Content.OCI_MANIFEST + ", " + Content.OCI_INDEX);
     if (manifest.statusCode() != 200) {
-      violations.add("pull " + repository + ":" + tag + ": " + manifest.statusCode() + " " + body(manifest));
+      violations.add(
+          "pull " + repository + ":" + tag + ": " + manifest.statusCode() + " " + body(manifest));
       return;
     }
     String digest = Content.sha256(manifest.body());
     if (expectedDigest != null && !digest.equals(expectedDigest)) {
-      violations.add("pull " + repository + ":" + tag + " gave " + digest + ", not " + expectedDigest);
+      violations.add(
+          "pull " + repository + ":" + tag + " gave " + digest + ", not " + expectedDigest);
     }
     JsonNode json = InProcessBerth.json(manifest);
     List<String> blobs = new ArrayList<>();
@@ -330,7 +359,8 @@ class GarbageCollectStressTest {
     for (String blob : blobs) {
       HttpResponse<byte[]> pulled = berth.get("/v2/" + repository + "/blobs/" + blob);
       if (pulled.statusCode() != 200 || !Content.sha256(pulled.body()).equals(blob)) {
-        violations.add("pull " + repository + ":" + tag + " blob " + blob + ": " + pulled.statusCode());
+        violations.add(
+            "pull " + repository + ":" + tag + " blob " + blob + ": " + pulled.statusCode());
       }
     }
   }
@@ -338,7 +368,8 @@ class GarbageCollectStressTest {
   private HttpResponse<byte[]> expect(HttpResponse<byte[]> response, int status, String what) {
     check(response, what);
     if (response.statusCode() != status) {
-      violations.add(what + ": expected " + status + ", got " + response.statusCode() + " " + body(response));
+      violations.add(
+          what + ": expected " + status + ", got " + response.statusCode() + " " + body(response));
       throw new IllegalStateException(what + " failed");
     }
     return response;
@@ -347,7 +378,8 @@ class GarbageCollectStressTest {
   private void check(HttpResponse<byte[]> response, String what) {
     requests.incrementAndGet();
     if (response.statusCode() >= 500) {
-      violations.add(what + " " + response.request().method() + " " + response.uri() + ": " + response.statusCode() + " " + body(response));
+      violations.add(what + " " + response.request().method() + " " + response.uri() + ": "
+          + response.statusCode() + " " + body(response));
     }
   }
 

@@ -83,12 +83,11 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
     settings.putAll(overrides);
     berth = Berth.start(new ConfigLoader().load(null, Map.of(), settings));
     base = URI.create("http://127.0.0.1:" + berth.port());
-    http =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
+    http = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .followRedirects(HttpClient.Redirect.NEVER)
+        .connectTimeout(Duration.ofSeconds(5))
+        .build();
   }
 
   public void close() throws Exception {
@@ -165,12 +164,11 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
   /** Pushes a blob in one {@code POST ?digest=} and returns its digest. */
   public String pushBlob(String repository, byte[] content) {
     String digest = Content.sha256(content);
-    HttpResponse<byte[]> response =
-        post(
-            "/v2/" + repository + "/blobs/uploads/?digest=" + digest,
-            content,
-            "Content-Type",
-            "application/octet-stream");
+    HttpResponse<byte[]> response = post(
+        "/v2/" + repository + "/blobs/uploads/?digest=" + digest,
+        content,
+        "Content-Type",
+        "application/octet-stream");
     assertThat(response.statusCode()).as("push blob %s", digest).isEqualTo(201);
     return digest;
   }
@@ -199,7 +197,8 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
     pushBlob(repository, config);
     pushBlob(repository, layer);
     return Content.ociManifest(
-        Content.descriptor(Content.OCI_CONFIG, config), Content.descriptor(Content.OCI_LAYER, layer));
+        Content.descriptor(Content.OCI_CONFIG, config),
+        Content.descriptor(Content.OCI_LAYER, layer));
   }
 
   /** Every repository in the catalog. */

@@ -19,7 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 class MigrateMetadataCommandTest {
   private static final String TARGET = "jdbc:postgresql://127.0.0.1:1/berth";
 
-  @TempDir Path dir;
+  @TempDir
+  Path dir;
+
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
@@ -41,7 +43,8 @@ class MigrateMetadataCommandTest {
     InProcessBerth server = new InProcessBerth(Map.of(), data);
     server.start();
     try {
-      assertThat(run("migrate-metadata", "--data", data.toString(), "--to", TARGET)).isEqualTo(1);
+      assertThat(run("migrate-metadata", "--data", data.toString(), "--to", TARGET))
+          .isEqualTo(1);
       assertThat(errors()).contains("is in use by a running Berth server; stop it first");
       assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("copying");
     } finally {
@@ -53,7 +56,8 @@ class MigrateMetadataCommandTest {
   void refusesADataDirectoryWithoutADatabase() throws Exception {
     Files.createDirectories(dir.resolve("empty"));
 
-    assertThat(run("migrate-metadata", "--data", dir.resolve("empty").toString(), "--to", TARGET)).isEqualTo(1);
+    assertThat(run("migrate-metadata", "--data", dir.resolve("empty").toString(), "--to", TARGET))
+        .isEqualTo(1);
 
     assertThat(errors()).contains("no metadata database at");
   }
@@ -61,7 +65,8 @@ class MigrateMetadataCommandTest {
   @Test
   void needsAPostgresTarget() {
     assertThat(run("migrate-metadata", "--data", dir.toString())).isEqualTo(2);
-    assertThat(run("migrate-metadata", "--data", dir.toString(), "--to", "jdbc:sqlite:/tmp/x.db")).isEqualTo(2);
+    assertThat(run("migrate-metadata", "--data", dir.toString(), "--to", "jdbc:sqlite:/tmp/x.db"))
+        .isEqualTo(2);
 
     assertThat(errors()).contains("--to jdbc:postgresql://HOST:PORT/DATABASE is required");
   }
@@ -74,9 +79,12 @@ class MigrateMetadataCommandTest {
     server.close();
     byte[] before = Files.readAllBytes(data.resolve("berth.db"));
 
-    assertThat(run("migrate-metadata", "--data", data.toString(), "--to", TARGET)).isEqualTo(1);
+    assertThat(run("migrate-metadata", "--data", data.toString(), "--to", TARGET))
+        .isEqualTo(1);
 
-    assertThat(errors()).contains("berth: migrate-metadata: metadata.url jdbc:postgresql://127.0.0.1:1/berth: cannot open");
+    assertThat(errors())
+        .contains(
+            "berth: migrate-metadata: metadata.url jdbc:postgresql://127.0.0.1:1/berth: cannot open");
     assertThat(Files.readAllBytes(data.resolve("berth.db"))).isEqualTo(before);
   }
 }

@@ -60,40 +60,49 @@ class ReadOnlyModeTest {
     HttpResponse<byte[]> pulled = berth.get("/v2/" + REPOSITORY + "/manifests/latest");
     assertThat(pulled.statusCode()).isEqualTo(200);
     assertThat(pulled.body()).isEqualTo(manifest);
-    assertThat(berth.head("/v2/" + REPOSITORY + "/manifests/" + digest).statusCode()).isEqualTo(200);
+    assertThat(berth.head("/v2/" + REPOSITORY + "/manifests/" + digest).statusCode())
+        .isEqualTo(200);
     HttpResponse<byte[]> blob = berth.get("/v2/" + REPOSITORY + "/blobs/" + Content.sha256(layer));
     assertThat(blob.statusCode()).isEqualTo(200);
     assertThat(blob.body()).isEqualTo(layer);
     assertThat(berth.tags(REPOSITORY)).containsExactly("latest");
     assertThat(berth.catalog()).containsExactly(REPOSITORY);
-    assertThat(berth.get("/v2/" + REPOSITORY + "/referrers/" + digest).statusCode()).isEqualTo(200);
+    assertThat(berth.get("/v2/" + REPOSITORY + "/referrers/" + digest).statusCode())
+        .isEqualTo(200);
   }
 
   @Test
-  @DisplayName("read-only / every PUT, POST, PATCH and DELETE → 405 UNSUPPORTED with the spec's JSON body; nothing changes")
+  @DisplayName(
+      "read-only / every PUT, POST, PATCH and DELETE → 405 UNSUPPORTED with the spec's JSON body; nothing changes")
   void writesRefused() {
     String blob = Content.sha256(layer);
     String upload = "/v2/" + REPOSITORY + "/blobs/uploads/" + UUID.randomUUID();
     byte[] other = Content.random(10);
-    List<HttpResponse<byte[]>> responses =
-        List.of(
-            berth.put("/v2/" + REPOSITORY + "/manifests/v2", manifest, "Content-Type", Content.OCI_MANIFEST),
-            berth.put("/v2/" + REPOSITORY + "/manifests/" + digest, manifest, "Content-Type", Content.OCI_MANIFEST),
-            berth.post("/v2/" + REPOSITORY + "/blobs/uploads/", new byte[0]),
-            berth.post("/v2/" + REPOSITORY + "/blobs/uploads/?digest=" + Content.sha256(other), other),
-            berth.post("/v2/elsewhere/blobs/uploads/?mount=" + blob + "&from=" + REPOSITORY, new byte[0]),
-            berth.patch(upload, other, "Content-Range", "0-9"),
-            berth.put(upload + "?digest=" + Content.sha256(other), other),
-            berth.delete(upload),
-            berth.delete("/v2/" + REPOSITORY + "/manifests/latest"),
-            berth.delete("/v2/" + REPOSITORY + "/manifests/" + digest),
-            berth.delete("/v2/" + REPOSITORY + "/blobs/" + blob));
+    List<HttpResponse<byte[]>> responses = List.of(
+        berth.put(
+            "/v2/" + REPOSITORY + "/manifests/v2", manifest, "Content-Type", Content.OCI_MANIFEST),
+        berth.put(
+            "/v2/" + REPOSITORY + "/manifests/" + digest,
+            manifest,
+            "Content-Type",
+            Content.OCI_MANIFEST),
+        berth.post("/v2/" + REPOSITORY + "/blobs/uploads/", new byte[0]),
+        berth.post("/v2/" + REPOSITORY + "/blobs/uploads/?digest=" + Content.sha256(other), other),
+        berth.post(
+            "/v2/elsewhere/blobs/uploads/?mount=" + blob + "&from=" + REPOSITORY, new byte[0]),
+        berth.patch(upload, other, "Content-Range", "0-9"),
+        berth.put(upload + "?digest=" + Content.sha256(other), other),
+        berth.delete(upload),
+        berth.delete("/v2/" + REPOSITORY + "/manifests/latest"),
+        berth.delete("/v2/" + REPOSITORY + "/manifests/" + digest),
+        berth.delete("/v2/" + REPOSITORY + "/blobs/" + blob));
 
     for (HttpResponse<byte[]> response : responses) {
       assertError(response, 405, "UNSUPPORTED");
     }
     assertThat(berth.tags(REPOSITORY)).containsExactly("latest");
-    assertThat(berth.get("/v2/" + REPOSITORY + "/manifests/" + digest).statusCode()).isEqualTo(200);
+    assertThat(berth.get("/v2/" + REPOSITORY + "/manifests/" + digest).statusCode())
+        .isEqualTo(200);
     assertThat(berth.head("/v2/" + REPOSITORY + "/blobs/" + blob).statusCode()).isEqualTo(200);
     assertThat(berth.catalog()).containsExactly(REPOSITORY);
   }

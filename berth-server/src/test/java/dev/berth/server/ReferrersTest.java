@@ -19,7 +19,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** spec.md §Listing Referrers (end-12a, end-12b). */
 class ReferrersTest {
-  @RegisterExtension static final InProcessBerth BERTH = new InProcessBerth();
+  @RegisterExtension
+  static final InProcessBerth BERTH = new InProcessBerth();
 
   private static final String REPOSITORY = "referrers/app";
   private static final String SBOM_TYPE = "application/spdx+json";
@@ -40,16 +41,19 @@ class ReferrersTest {
     BERTH.pushBlob(REPOSITORY, Content.EMPTY_JSON);
     String empty = Content.descriptor(Content.OCI_EMPTY, Content.EMPTY_JSON);
 
-    sbom = Content.artifact(SBOM_TYPE, subjectDescriptor,
-        "{\"org.opencontainers.image.created\":\"2024-01-01T00:00:00Z\",\"org.example.format\":\"json\"}", empty);
-    signature = Content.artifact(SIGNATURE_TYPE, subjectDescriptor,
-        "{\"org.example.fingerprint\":\"abcd\"}", empty);
+    sbom = Content.artifact(
+        SBOM_TYPE,
+        subjectDescriptor,
+        "{\"org.opencontainers.image.created\":\"2024-01-01T00:00:00Z\",\"org.example.format\":\"json\"}",
+        empty);
+    signature = Content.artifact(
+        SIGNATURE_TYPE, subjectDescriptor, "{\"org.example.fingerprint\":\"abcd\"}", empty);
     // An image manifest without artifactType: the referrers list reports its config's mediaType.
     byte[] config = Content.randomConfig();
     BERTH.pushBlob(REPOSITORY, config);
-    untypedImage = Content.utf8(
-        "{\"schemaVersion\":2,\"mediaType\":\"" + Content.OCI_MANIFEST + "\",\"config\":"
-            + Content.descriptor(CONFIG_TYPE, config) + ",\"layers\":[],\"subject\":" + subjectDescriptor + "}");
+    untypedImage = Content.utf8("{\"schemaVersion\":2,\"mediaType\":\"" + Content.OCI_MANIFEST
+        + "\",\"config\":" + Content.descriptor(CONFIG_TYPE, config) + ",\"layers\":[],\"subject\":"
+        + subjectDescriptor + "}");
     for (byte[] referrer : List.of(sbom, signature, untypedImage)) {
       BERTH.pushManifest(REPOSITORY, Content.sha256(referrer), Content.OCI_MANIFEST, referrer);
     }
@@ -62,7 +66,8 @@ class ReferrersTest {
   }
 
   @Test
-  @DisplayName("spec.md §Listing Referrers / GET referrers/<digest> → 200, an OCI index (Content-Type application/vnd.oci.image.index.v1+json) of the manifests whose subject it is")
+  @DisplayName(
+      "spec.md §Listing Referrers / GET referrers/<digest> → 200, an OCI index (Content-Type application/vnd.oci.image.index.v1+json) of the manifests whose subject it is")
   void listReferrers() {
     HttpResponse<byte[]> response = BERTH.get("/v2/" + REPOSITORY + "/referrers/" + subject);
 
@@ -72,21 +77,35 @@ class ReferrersTest {
     JsonNode root = InProcessBerth.json(response);
     assertThat(root.get("schemaVersion").asInt()).isEqualTo(2);
     assertThat(root.get("mediaType").asText()).isEqualTo(Content.OCI_INDEX);
-    assertThat(digests(root)).containsExactlyInAnyOrder(
-        Content.sha256(sbom), Content.sha256(signature), Content.sha256(untypedImage), Content.sha256(index));
+    assertThat(digests(root))
+        .containsExactlyInAnyOrder(
+            Content.sha256(sbom),
+            Content.sha256(signature),
+            Content.sha256(untypedImage),
+            Content.sha256(index));
 
     JsonNode sbomEntry = entry(root, sbom);
     assertThat(sbomEntry.get("mediaType").asText()).isEqualTo(Content.OCI_MANIFEST);
     assertThat(sbomEntry.get("size").asLong()).isEqualTo(sbom.length);
     assertThat(sbomEntry.get("artifactType").asText()).isEqualTo(SBOM_TYPE);
-    assertThat(InProcessBerth.JSON.convertValue(sbomEntry.get("annotations"), new TypeReference<Map<String, String>>() {}))
-        .isEqualTo(Map.of("org.opencontainers.image.created", "2024-01-01T00:00:00Z", "org.example.format", "json"));
+    assertThat(InProcessBerth.JSON.convertValue(
+            sbomEntry.get("annotations"), new TypeReference<Map<String, String>>() {}))
+        .isEqualTo(Map.of(
+            "org.opencontainers.image.created",
+            "2024-01-01T00:00:00Z",
+            "org.example.format",
+            "json"));
     assertThat(entry(root, signature).get("artifactType").asText()).isEqualTo(SIGNATURE_TYPE);
-    assertThat(entry(root, signature).get("annotations").get("org.example.fingerprint").asText()).isEqualTo("abcd");
+    assertThat(entry(root, signature)
+            .get("annotations")
+            .get("org.example.fingerprint")
+            .asText())
+        .isEqualTo("abcd");
   }
 
   @Test
-  @DisplayName("spec.md §Listing Referrers / an image manifest without artifactType is listed with its config's mediaType")
+  @DisplayName(
+      "spec.md §Listing Referrers / an image manifest without artifactType is listed with its config's mediaType")
   void artifactTypeFromConfig() {
     JsonNode root = InProcessBerth.json(BERTH.get("/v2/" + REPOSITORY + "/referrers/" + subject));
 
@@ -96,7 +115,8 @@ class ReferrersTest {
   }
 
   @Test
-  @DisplayName("spec.md §Listing Referrers / an index without artifactType is listed without one, with its annotations")
+  @DisplayName(
+      "spec.md §Listing Referrers / an index without artifactType is listed without one, with its annotations")
   void indexReferrer() {
     JsonNode root = InProcessBerth.json(BERTH.get("/v2/" + REPOSITORY + "/referrers/" + subject));
 
@@ -107,25 +127,28 @@ class ReferrersTest {
   }
 
   @Test
-  @DisplayName("spec.md §Listing Referrers / ?artifactType= → only that type, and OCI-Filters-Applied: artifactType")
+  @DisplayName(
+      "spec.md §Listing Referrers / ?artifactType= → only that type, and OCI-Filters-Applied: artifactType")
   void filterByArtifactType() {
-    HttpResponse<byte[]> response =
-        BERTH.get("/v2/" + REPOSITORY + "/referrers/" + subject + "?artifactType=" + encode(SBOM_TYPE));
+    HttpResponse<byte[]> response = BERTH.get(
+        "/v2/" + REPOSITORY + "/referrers/" + subject + "?artifactType=" + encode(SBOM_TYPE));
 
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(header(response, "OCI-Filters-Applied")).isEqualTo("artifactType");
     assertThat(digests(InProcessBerth.json(response))).containsExactly(Content.sha256(sbom));
 
-    HttpResponse<byte[]> byConfigType =
-        BERTH.get("/v2/" + REPOSITORY + "/referrers/" + subject + "?artifactType=" + encode(CONFIG_TYPE));
-    assertThat(digests(InProcessBerth.json(byConfigType))).containsExactly(Content.sha256(untypedImage));
+    HttpResponse<byte[]> byConfigType = BERTH.get(
+        "/v2/" + REPOSITORY + "/referrers/" + subject + "?artifactType=" + encode(CONFIG_TYPE));
+    assertThat(digests(InProcessBerth.json(byConfigType)))
+        .containsExactly(Content.sha256(untypedImage));
   }
 
   @Test
-  @DisplayName("spec.md §Listing Referrers / a filter nothing matches → 200, empty manifests, OCI-Filters-Applied")
+  @DisplayName(
+      "spec.md §Listing Referrers / a filter nothing matches → 200, empty manifests, OCI-Filters-Applied")
   void filterMatchingNothing() {
-    HttpResponse<byte[]> response =
-        BERTH.get("/v2/" + REPOSITORY + "/referrers/" + subject + "?artifactType=application/x-none");
+    HttpResponse<byte[]> response = BERTH.get(
+        "/v2/" + REPOSITORY + "/referrers/" + subject + "?artifactType=application/x-none");
 
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(header(response, "OCI-Filters-Applied")).isEqualTo("artifactType");
@@ -133,12 +156,14 @@ class ReferrersTest {
   }
 
   @Test
-  @DisplayName("spec.md §Listing Referrers / no referrers → 200 and an index with an empty manifests list (never 404)")
+  @DisplayName(
+      "spec.md §Listing Referrers / no referrers → 200 and an index with an empty manifests list (never 404)")
   void noReferrers() {
     String lonely = Content.sha256(Content.random(10));
 
     for (String path : List.of(
-        "/v2/" + REPOSITORY + "/referrers/" + lonely, "/v2/referrers/unknown-repository/referrers/" + subject)) {
+        "/v2/" + REPOSITORY + "/referrers/" + lonely,
+        "/v2/referrers/unknown-repository/referrers/" + subject)) {
       HttpResponse<byte[]> response = BERTH.get(path);
       assertThat(response.statusCode()).as(path).isEqualTo(200);
       assertThat(header(response, "Content-Type")).isEqualTo(Content.OCI_INDEX);
@@ -155,20 +180,26 @@ class ReferrersTest {
     String repository = "referrers/early";
     byte[] image = BERTH.image(repository);
     BERTH.pushBlob(repository, Content.EMPTY_JSON);
-    byte[] early = Content.artifact(SBOM_TYPE, Content.descriptor(Content.OCI_MANIFEST, image), null,
+    byte[] early = Content.artifact(
+        SBOM_TYPE,
+        Content.descriptor(Content.OCI_MANIFEST, image),
+        null,
         Content.descriptor(Content.OCI_EMPTY, Content.EMPTY_JSON));
     BERTH.pushManifest(repository, Content.sha256(early), Content.OCI_MANIFEST, early);
 
-    HttpResponse<byte[]> before = BERTH.get("/v2/" + repository + "/referrers/" + Content.sha256(image));
+    HttpResponse<byte[]> before =
+        BERTH.get("/v2/" + repository + "/referrers/" + Content.sha256(image));
     BERTH.pushManifest(repository, "latest", Content.OCI_MANIFEST, image);
-    HttpResponse<byte[]> after = BERTH.get("/v2/" + repository + "/referrers/" + Content.sha256(image));
+    HttpResponse<byte[]> after =
+        BERTH.get("/v2/" + repository + "/referrers/" + Content.sha256(image));
 
     assertThat(digests(InProcessBerth.json(before))).containsExactly(Content.sha256(early));
     assertThat(digests(InProcessBerth.json(after))).containsExactly(Content.sha256(early));
   }
 
   @Test
-  @DisplayName("spec.md §Listing Referrers + §Deleting Manifests / a deleted referrer leaves the list at once")
+  @DisplayName(
+      "spec.md §Listing Referrers + §Deleting Manifests / a deleted referrer leaves the list at once")
   void deletedReferrerDisappears() {
     String repository = "referrers/delete";
     byte[] image = BERTH.image(repository);
@@ -176,21 +207,31 @@ class ReferrersTest {
     BERTH.pushBlob(repository, Content.EMPTY_JSON);
     String descriptor = Content.descriptor(Content.OCI_MANIFEST, image);
     String empty = Content.descriptor(Content.OCI_EMPTY, Content.EMPTY_JSON);
-    String kept = BERTH.pushManifest(repository, "sig-kept", Content.OCI_MANIFEST,
+    String kept = BERTH.pushManifest(
+        repository,
+        "sig-kept",
+        Content.OCI_MANIFEST,
         Content.artifact(SIGNATURE_TYPE, descriptor, "{\"n\":\"1\"}", empty));
-    String dropped = BERTH.pushManifest(repository, "sig-dropped", Content.OCI_MANIFEST,
+    String dropped = BERTH.pushManifest(
+        repository,
+        "sig-dropped",
+        Content.OCI_MANIFEST,
         Content.artifact(SIGNATURE_TYPE, descriptor, "{\"n\":\"2\"}", empty));
-    assertThat(digests(InProcessBerth.json(BERTH.get("/v2/" + repository + "/referrers/" + target))))
+    assertThat(
+            digests(InProcessBerth.json(BERTH.get("/v2/" + repository + "/referrers/" + target))))
         .containsExactlyInAnyOrder(kept, dropped);
 
-    assertThat(BERTH.delete("/v2/" + repository + "/manifests/" + dropped).statusCode()).isEqualTo(202);
+    assertThat(BERTH.delete("/v2/" + repository + "/manifests/" + dropped).statusCode())
+        .isEqualTo(202);
 
-    assertThat(digests(InProcessBerth.json(BERTH.get("/v2/" + repository + "/referrers/" + target))))
+    assertThat(
+            digests(InProcessBerth.json(BERTH.get("/v2/" + repository + "/referrers/" + target))))
         .containsExactly(kept);
   }
 
   @Test
-  @DisplayName("spec.md §Listing Referrers / referrers are per repository: another repository's referrer is not listed")
+  @DisplayName(
+      "spec.md §Listing Referrers / referrers are per repository: another repository's referrer is not listed")
   void scopedToRepository() {
     HttpResponse<byte[]> response = BERTH.get("/v2/referrers/other/referrers/" + subject);
 
@@ -200,7 +241,8 @@ class ReferrersTest {
   @Test
   @DisplayName("spec.md §Listing Referrers / an invalid digest → 400 DIGEST_INVALID")
   void invalidDigest() {
-    assertError(BERTH.get("/v2/" + REPOSITORY + "/referrers/sha256:not-hex"), 400, "DIGEST_INVALID");
+    assertError(
+        BERTH.get("/v2/" + REPOSITORY + "/referrers/sha256:not-hex"), 400, "DIGEST_INVALID");
   }
 
   /** Query values are form-encoded: a '+' in a media type must travel as %2B. */

@@ -16,12 +16,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** spec.md §Listing Tags (end-8a, end-8b). */
 class TagsListTest {
-  @RegisterExtension static final InProcessBerth BERTH = new InProcessBerth();
+  @RegisterExtension
+  static final InProcessBerth BERTH = new InProcessBerth();
 
   private static final String REPOSITORY = "listing/tags";
   /** Pushed in this (unsorted) order; mixed case and punctuation test ASCII ordering. */
-  private static final List<String> PUSHED =
-      List.of("v2", "latest", "V1", "1.0", "alpha", "beta", "_private", "a-b", "a.b", "Z", "v10", "a_b");
+  private static final List<String> PUSHED = List.of(
+      "v2", "latest", "V1", "1.0", "alpha", "beta", "_private", "a-b", "a.b", "Z", "v10", "a_b");
+
   private static final List<String> SORTED = PUSHED.stream().sorted().toList();
 
   @BeforeAll
@@ -33,7 +35,8 @@ class TagsListTest {
   }
 
   @Test
-  @DisplayName("spec.md §Listing Tags / GET tags/list → 200 {name, tags} in lexical (ASCII) order, no Link")
+  @DisplayName(
+      "spec.md §Listing Tags / GET tags/list → 200 {name, tags} in lexical (ASCII) order, no Link")
   void allTags() {
     HttpResponse<byte[]> response = BERTH.get("/v2/" + REPOSITORY + "/tags/list");
 
@@ -45,13 +48,17 @@ class TagsListTest {
   }
 
   @Test
-  @DisplayName("spec.md §Listing Tags / ?n=5 → the first 5 and Link: <...?last=...&n=5>; rel=\"next\"; following Links gives every tag once")
+  @DisplayName(
+      "spec.md §Listing Tags / ?n=5 → the first 5 and Link: <...?last=...&n=5>; rel=\"next\"; following Links gives every tag once")
   void paginateWithLink() {
     HttpResponse<byte[]> first = BERTH.get("/v2/" + REPOSITORY + "/tags/list?n=5");
 
     assertThat(Pages.entries(first, "tags")).containsExactlyElementsOf(SORTED.subList(0, 5));
     String next = Pages.next(first);
-    assertThat(next).startsWith("/v2/" + REPOSITORY + "/tags/list?").contains("n=5").contains("last=" + SORTED.get(4));
+    assertThat(next)
+        .startsWith("/v2/" + REPOSITORY + "/tags/list?")
+        .contains("n=5")
+        .contains("last=" + SORTED.get(4));
 
     List<List<String>> pages = Pages.follow(BERTH, "/v2/" + REPOSITORY + "/tags/list?n=5", "tags");
     assertThat(pages).hasSize(3);
@@ -64,7 +71,8 @@ class TagsListTest {
   @Test
   @DisplayName("spec.md §Listing Tags / ?n= equal to the tag count → every tag and no Link header")
   void exactPage() {
-    HttpResponse<byte[]> response = BERTH.get("/v2/" + REPOSITORY + "/tags/list?n=" + SORTED.size());
+    HttpResponse<byte[]> response =
+        BERTH.get("/v2/" + REPOSITORY + "/tags/list?n=" + SORTED.size());
 
     assertThat(Pages.entries(response, "tags")).containsExactlyElementsOf(SORTED);
     assertThat(header(response, "Link")).isNull();
@@ -90,14 +98,16 @@ class TagsListTest {
   }
 
   @Test
-  @DisplayName("spec.md §Listing Tags / ?last=<tag> → only the tags after it, in order; ?n=&last= combine")
+  @DisplayName(
+      "spec.md §Listing Tags / ?last=<tag> → only the tags after it, in order; ?n=&last= combine")
   void last() {
     String after = SORTED.get(3);
 
     HttpResponse<byte[]> response = BERTH.get("/v2/" + REPOSITORY + "/tags/list?last=" + after);
     HttpResponse<byte[]> limited = BERTH.get("/v2/" + REPOSITORY + "/tags/list?n=2&last=" + after);
 
-    assertThat(Pages.entries(response, "tags")).containsExactlyElementsOf(SORTED.subList(4, SORTED.size()));
+    assertThat(Pages.entries(response, "tags"))
+        .containsExactlyElementsOf(SORTED.subList(4, SORTED.size()));
     assertThat(header(response, "Link")).isNull();
     assertThat(Pages.entries(limited, "tags")).containsExactlyElementsOf(SORTED.subList(4, 6));
     assertThat(Pages.next(limited)).contains("last=" + SORTED.get(5));
@@ -116,7 +126,8 @@ class TagsListTest {
   @ValueSource(strings = {"abc", "-1", "1.5", "99999999999999999999"})
   @DisplayName("spec.md §Listing Tags / a bad n → 400 PAGINATION_NUMBER_INVALID")
   void badNumber(String n) {
-    assertError(BERTH.get("/v2/" + REPOSITORY + "/tags/list?n=" + n), 400, "PAGINATION_NUMBER_INVALID");
+    assertError(
+        BERTH.get("/v2/" + REPOSITORY + "/tags/list?n=" + n), 400, "PAGINATION_NUMBER_INVALID");
   }
 
   @Test
@@ -127,7 +138,8 @@ class TagsListTest {
   }
 
   @Test
-  @DisplayName("spec.md §Listing Tags / a repository whose tags were all deleted → 200 with an empty list")
+  @DisplayName(
+      "spec.md §Listing Tags / a repository whose tags were all deleted → 200 with an empty list")
   void noTagsLeft() {
     BERTH.pushImage("listing/untagged", "only");
     assertThat(BERTH.delete("/v2/listing/untagged/manifests/only").statusCode()).isEqualTo(202);

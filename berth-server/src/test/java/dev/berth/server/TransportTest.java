@@ -26,72 +26,84 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** What the listener does before any registry logic: TLS from PEM files, HTTP/2, TLS probes. */
 class TransportTest {
-  @TempDir Path dir;
+  @TempDir
+  Path dir;
 
   @Test
   @DisplayName("server.tls: HTTPS from PEM files, HTTP/2 negotiated by ALPN")
   void servesTlsFromPemFilesWithHttp2() throws Exception {
     Path cert = dir.resolve("cert.pem");
     Path key = dir.resolve("key.pem");
-    Process openssl =
-        new ProcessBuilder(
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                "-keyout", key.toString(), "-out", cert.toString())
-            .redirectErrorStream(true)
-            .start();
+    Process openssl = new ProcessBuilder(
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            key.toString(),
+            "-out",
+            cert.toString())
+        .redirectErrorStream(true)
+        .start();
     openssl.getInputStream().readAllBytes();
     assertThat(openssl.waitFor()).as("openssl req").isZero();
 
-    try (Berth berth =
-        Berth.start(
-            new ConfigLoader()
-                .load(
-                    null,
-                    Map.of(),
-                    Map.of(
-                        "server.addr", "127.0.0.1:0",
-                        "data-dir", dir.resolve("data").toString(),
-                        "server.tls.cert-file", cert.toString(),
-                        "server.tls.key-file", key.toString(),
-                        "log.access-log", "false")))) {
-      HttpClient client =
-          HttpClient.newBuilder()
-              .sslContext(trusting(cert))
-              .version(HttpClient.Version.HTTP_2)
-              .connectTimeout(Duration.ofSeconds(5))
-              .build();
-      HttpResponse<String> response =
-          client.send(
-              HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + berth.port() + "/v2/")).build(),
-              HttpResponse.BodyHandlers.ofString());
+    try (Berth berth = Berth.start(new ConfigLoader()
+        .load(
+            null,
+            Map.of(),
+            Map.of(
+                "server.addr", "127.0.0.1:0",
+                "data-dir", dir.resolve("data").toString(),
+                "server.tls.cert-file", cert.toString(),
+                "server.tls.key-file", key.toString(),
+                "log.access-log", "false")))) {
+      HttpClient client = HttpClient.newBuilder()
+          .sslContext(trusting(cert))
+          .version(HttpClient.Version.HTTP_2)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
+      HttpResponse<String> response = client.send(
+          HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + berth.port() + "/v2/"))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
 
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
-      assertThat(response.headers().firstValue("Docker-Distribution-API-Version")).hasValue("registry/2.0");
+      assertThat(response.headers().firstValue("Docker-Distribution-API-Version"))
+          .hasValue("registry/2.0");
     }
   }
 
   @Test
-  @DisplayName("plain port answers a TLS ClientHello at once, so insecure clients fall back to HTTP")
+  @DisplayName(
+      "plain port answers a TLS ClientHello at once, so insecure clients fall back to HTTP")
   void plainPortRejectsTlsHandshakeAtOnce() throws Exception {
-    try (Berth berth =
-            Berth.start(
-                new ConfigLoader()
-                    .load(
-                        null,
-                        Map.of(),
-                        Map.of(
-                            "server.addr", "127.0.0.1:0",
-                            "data-dir", dir.resolve("plain").toString(),
-                            "log.access-log", "false")));
+    try (Berth berth = Berth.start(new ConfigLoader()
+            .load(
+                null,
+                Map.of(),
+                Map.of(
+                    "server.addr", "127.0.0.1:0",
+                    "data-dir", dir.resolve("plain").toString(),
+                    "log.access-log", "false")));
         Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", berth.port()), 5000);
       socket.setSoTimeout(2000);
       long started = System.nanoTime();
       OutputStream out = socket.getOutputStream();
       // The start of a TLS 1.2 ClientHello record: handshake (0x16), version 3.1, length.
-      out.write(new byte[] {0x16, 0x03, 0x01, 0x00, (byte) 0xa5, 0x01, 0x00, 0x00, (byte) 0xa1, 0x03, 0x03});
+      out.write(
+          new byte[] {0x16, 0x03, 0x01, 0x00, (byte) 0xa5, 0x01, 0x00, 0x00, (byte) 0xa1, 0x03, 0x03
+          });
       out.flush();
       InputStream in = socket.getInputStream();
       byte[] reply = in.readNBytes(12);
@@ -99,7 +111,8 @@ class TransportTest {
 
       // An HTTP answer (not a TLS alert, not a hang): Go's TLS client then reports
       // "server gave HTTP response to HTTPS client" and skopeo, podman and buildah retry over HTTP.
-      assertThat(new String(reply, java.nio.charset.StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 400");
+      assertThat(new String(reply, java.nio.charset.StandardCharsets.US_ASCII))
+          .startsWith("HTTP/1.1 400");
       assertThat(millis).isLessThan(1000);
     }
   }
@@ -111,7 +124,8 @@ class TransportTest {
         "berth",
         CertificateFactory.getInstance("X.509")
             .generateCertificate(new ByteArrayInputStream(Files.readAllBytes(cert))));
-    TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory factory =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     factory.init(trust);
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(null, factory.getTrustManagers(), null);

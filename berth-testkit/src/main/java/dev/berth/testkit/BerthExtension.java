@@ -49,12 +49,11 @@ public final class BerthExtension implements BeforeAllCallback, AfterAllCallback
 
   @Override
   public void beforeAll(ExtensionContext context) throws IOException {
-    workDirectory =
-        Files.createTempDirectory(
-            // lower case: podman names images pulled from an oci: path after the path
-            "berth-it-"
-                + context.getRequiredTestClass().getSimpleName().toLowerCase(Locale.ROOT)
-                + "-");
+    workDirectory = Files.createTempDirectory(
+        // lower case: podman names images pulled from an oci: path after the path
+        "berth-it-"
+            + context.getRequiredTestClass().getSimpleName().toLowerCase(Locale.ROOT)
+            + "-");
     BerthProcess.Builder builder = BerthProcess.builder(workDirectory.resolve("data"));
     options.accept(builder);
     berth = builder.start();
@@ -84,16 +83,15 @@ public final class BerthExtension implements BeforeAllCallback, AfterAllCallback
     failed = true;
     if (berth != null) {
       String log = berth.log();
-      System.err.println(
-          "---- "
-              + context.getDisplayName()
-              + " failed; Berth log "
-              + berth.logFile()
-              + " (last "
-              + LOG_TAIL_CHARACTERS
-              + " characters) ----\n"
-              + log.substring(Math.max(0, log.length() - LOG_TAIL_CHARACTERS))
-              + "\n---- end of Berth log ----");
+      System.err.println("---- "
+          + context.getDisplayName()
+          + " failed; Berth log "
+          + berth.logFile()
+          + " (last "
+          + LOG_TAIL_CHARACTERS
+          + " characters) ----\n"
+          + log.substring(Math.max(0, log.length() - LOG_TAIL_CHARACTERS))
+          + "\n---- end of Berth log ----");
     }
   }
 

@@ -42,11 +42,10 @@ public final class BerthProcess implements AutoCloseable {
   private final Map<String, String> environment;
   private final List<String> jvmOptions;
   private final int port;
-  private final HttpClient http =
-      HttpClient.newBuilder()
-          .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(2))
-          .build();
+  private final HttpClient http = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(2))
+      .build();
   private Process process;
 
   private BerthProcess(Builder builder) {
@@ -56,10 +55,9 @@ public final class BerthProcess implements AutoCloseable {
     this.jvmOptions = List.copyOf(builder.jvmOptions);
     this.port = builder.port != 0 ? builder.port : freePort();
     if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(
-          "Berth jar not found at "
-              + jar
-              + "; build it with `mvn -DskipTests package` in the repository root");
+      throw new IllegalStateException("Berth jar not found at "
+          + jar
+          + "; build it with `mvn -DskipTests package` in the repository root");
     }
   }
 
@@ -93,15 +91,14 @@ public final class BerthProcess implements AutoCloseable {
       List<String> command = new ArrayList<>();
       command.add(java.toString());
       command.addAll(jvmOptions);
-      command.addAll(
-          List.of(
-              "-jar",
-              jar.toString(),
-              "serve",
-              "--addr",
-              hostPort(),
-              "--data",
-              dataDirectory.toString()));
+      command.addAll(List.of(
+          "-jar",
+          jar.toString(),
+          "serve",
+          "--addr",
+          hostPort(),
+          "--data",
+          dataDirectory.toString()));
       ProcessBuilder builder = new ProcessBuilder(command);
       builder.environment().putAll(environment);
       builder.redirectErrorStream(true);
@@ -122,8 +119,9 @@ public final class BerthProcess implements AutoCloseable {
 
   private void awaitReady() {
     long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-    HttpRequest ping =
-        HttpRequest.newBuilder(URI.create(url() + "/v2/")).timeout(Duration.ofSeconds(2)).build();
+    HttpRequest ping = HttpRequest.newBuilder(URI.create(url() + "/v2/"))
+        .timeout(Duration.ofSeconds(2))
+        .build();
     String lastProblem = "no answer";
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
@@ -269,14 +267,13 @@ public final class BerthProcess implements AutoCloseable {
     private Builder() {
       // The footprint bin/berth runs with, so a server that buffers a large blob in memory fails
       // here as it would for users.
-      jvmOptions.addAll(
-          List.of(
-              "-XX:+UseSerialGC",
-              "-Xms64m",
-              "-Xmx192m",
-              "-XX:MaxDirectMemorySize=96m",
-              "-Xss512k",
-              "--enable-native-access=ALL-UNNAMED"));
+      jvmOptions.addAll(List.of(
+          "-XX:+UseSerialGC",
+          "-Xms64m",
+          "-Xmx192m",
+          "-XX:MaxDirectMemorySize=96m",
+          "-Xss512k",
+          "--enable-native-access=ALL-UNNAMED"));
     }
 
     public Builder jar(Path jar) {

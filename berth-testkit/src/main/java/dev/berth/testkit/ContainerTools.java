@@ -123,16 +123,15 @@ public final class ContainerTools implements AutoCloseable {
     command.addAll(List.of(arguments));
     ProcessBuilder builder = new ProcessBuilder(command);
     Map<String, String> environment = builder.environment();
-    for (String inherited :
-        List.of(
-            "XDG_CONFIG_HOME",
-            "XDG_DATA_HOME",
-            "XDG_RUNTIME_DIR",
-            "DOCKER_CONFIG",
-            "REGISTRY_AUTH_FILE",
-            "CONTAINERS_CONF",
-            "CONTAINERS_REGISTRIES_CONF",
-            "CONTAINERS_STORAGE_CONF")) {
+    for (String inherited : List.of(
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_RUNTIME_DIR",
+        "DOCKER_CONFIG",
+        "REGISTRY_AUTH_FILE",
+        "CONTAINERS_CONF",
+        "CONTAINERS_REGISTRIES_CONF",
+        "CONTAINERS_STORAGE_CONF")) {
       environment.remove(inherited);
     }
     environment.put("HOME", home.toString());
@@ -161,15 +160,12 @@ public final class ContainerTools implements AutoCloseable {
       String err = Files.readString(stderr, StandardCharsets.UTF_8);
       Files.delete(stdout);
       Files.delete(stderr);
-      String described =
-          String.join(" ", command)
-              + (finished
-                  ? " exited with " + process.exitValue()
-                  : " did not finish within " + TIMEOUT)
-              + "\n--- stdout:\n"
-              + new String(out, StandardCharsets.UTF_8)
-              + "\n--- stderr:\n"
-              + err;
+      String described = String.join(" ", command)
+          + (finished ? " exited with " + process.exitValue() : " did not finish within " + TIMEOUT)
+          + "\n--- stdout:\n"
+          + new String(out, StandardCharsets.UTF_8)
+          + "\n--- stderr:\n"
+          + err;
       if (!finished || process.exitValue() != 0) {
         throw new AssertionError(described);
       }

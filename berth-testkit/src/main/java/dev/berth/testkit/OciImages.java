@@ -66,18 +66,10 @@ public final class OciImages {
   public static Index multiPlatformIndex(Path directory, String tag, long seed) {
     OciLayout layout = OciLayout.create(directory);
     Layer shared = layout.writeLayer(seed * 1000, 1, FILE_SIZE);
-    Image amd64 =
-        layout.writeImage(
-            null,
-            "linux",
-            "amd64",
-            List.of(shared, layout.writeLayer(seed * 1000 + 1, 1, FILE_SIZE)));
-    Image arm64 =
-        layout.writeImage(
-            null,
-            "linux",
-            "arm64",
-            List.of(shared, layout.writeLayer(seed * 1000 + 2, 1, FILE_SIZE)));
+    Image amd64 = layout.writeImage(
+        null, "linux", "amd64", List.of(shared, layout.writeLayer(seed * 1000 + 1, 1, FILE_SIZE)));
+    Image arm64 = layout.writeImage(
+        null, "linux", "arm64", List.of(shared, layout.writeLayer(seed * 1000 + 2, 1, FILE_SIZE)));
     return layout.writeIndex(tag, List.of(amd64, arm64));
   }
 }

@@ -123,17 +123,15 @@ public final class OciLayout {
    * text file naming the seed; the same seed gives the same layer.
    */
   public Layer writeLayer(long seed, int files, int fileSize) {
-    return writeLayer(
-        Deflater.BEST_SPEED,
-        tar -> {
-          SplittableRandom random = new SplittableRandom(seed);
-          String dir = "layer-" + seed;
-          tar.directory(dir);
-          tar.file(dir + "/seed.txt", ("seed " + seed + "\n").getBytes(StandardCharsets.UTF_8));
-          for (int i = 0; i < files; i++) {
-            tar.randomFile(dir + "/file-" + i + ".bin", fileSize, random);
-          }
-        });
+    return writeLayer(Deflater.BEST_SPEED, tar -> {
+      SplittableRandom random = new SplittableRandom(seed);
+      String dir = "layer-" + seed;
+      tar.directory(dir);
+      tar.file(dir + "/seed.txt", ("seed " + seed + "\n").getBytes(StandardCharsets.UTF_8));
+      for (int i = 0; i < files; i++) {
+        tar.randomFile(dir + "/file-" + i + ".bin", fileSize, random);
+      }
+    });
   }
 
   /**
@@ -142,23 +140,19 @@ public final class OciLayout {
    * would not compress anyway.
    */
   public Layer writeLargeLayer(long seed, long size) {
-    return writeLayer(
-        Deflater.NO_COMPRESSION,
-        tar -> {
-          tar.directory("large");
-          tar.randomFile("large/random-" + seed + ".bin", size, new SplittableRandom(seed));
-        });
+    return writeLayer(Deflater.NO_COMPRESSION, tar -> {
+      tar.directory("large");
+      tar.randomFile("large/random-" + seed + ".bin", size, new SplittableRandom(seed));
+    });
   }
 
   /** A gzip'd tar layer with exactly the given files (path → content). */
   public Layer writeLayer(Map<String, byte[]> files) {
-    return writeLayer(
-        Deflater.DEFAULT_COMPRESSION,
-        tar -> {
-          for (var file : files.entrySet()) {
-            tar.file(file.getKey(), file.getValue());
-          }
-        });
+    return writeLayer(Deflater.DEFAULT_COMPRESSION, tar -> {
+      for (var file : files.entrySet()) {
+        tar.file(file.getKey(), file.getValue());
+      }
+    });
   }
 
   private interface TarContent {
@@ -219,9 +213,8 @@ public final class OciLayout {
       layerArray.add(descriptor(layer.blob()));
     }
     Blob manifestBlob = writeBlob(OCI_MANIFEST, bytes(manifest));
-    Image image =
-        new Image(
-            manifestBlob, configBlob, layers.stream().map(Layer::blob).toList(), os, architecture);
+    Image image = new Image(
+        manifestBlob, configBlob, layers.stream().map(Layer::blob).toList(), os, architecture);
     if (tag != null) {
       tag(tag, manifestBlob);
     }

@@ -26,13 +26,12 @@ import java.util.Optional;
 public final class RegistryClient {
 
   /** An {@code Accept} header value naming every manifest type a modern client takes. */
-  public static final String ACCEPT_MANIFESTS =
-      String.join(
-          ", ",
-          OciLayout.OCI_MANIFEST,
-          OciLayout.OCI_INDEX,
-          OciLayout.DOCKER_MANIFEST,
-          OciLayout.DOCKER_MANIFEST_LIST);
+  public static final String ACCEPT_MANIFESTS = String.join(
+      ", ",
+      OciLayout.OCI_MANIFEST,
+      OciLayout.OCI_INDEX,
+      OciLayout.DOCKER_MANIFEST,
+      OciLayout.DOCKER_MANIFEST_LIST);
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -41,12 +40,11 @@ public final class RegistryClient {
 
   public RegistryClient(URI base) {
     this.base = base;
-    this.http =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
+    this.http = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .followRedirects(HttpClient.Redirect.NEVER)
+        .connectTimeout(Duration.ofSeconds(5))
+        .build();
   }
 
   public Response head(String path, String... headers) {

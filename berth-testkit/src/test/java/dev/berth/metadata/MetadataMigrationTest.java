@@ -36,7 +36,9 @@ class MetadataMigrationTest {
   private final TagDao tags = new TagDao();
   private final UploadDao uploads = new UploadDao();
 
-  @TempDir Path dir;
+  @TempDir
+  Path dir;
+
   private String sourceUrl;
   private String targetUrl;
   private Database target;
@@ -60,40 +62,43 @@ class MetadataMigrationTest {
 
   /** Two repositories, shared blobs, an image, an index over it, a referrer, tags, an upload, a gc run. */
   private long fill(Database db) {
-    return db.write(
-        c -> {
-          long app = repositories.getOrCreate(c, "team/app");
-          long other = repositories.getOrCreate(c, "other");
-          Digest config = digest("config");
-          Digest layer = digest("layer");
-          for (Digest blob : List.of(config, layer)) {
-            blobs.insertIfAbsent(c, blob, 100);
-            blobs.link(c, app, blob);
-          }
-          blobs.link(c, other, layer);
-          // A manifest deleted again, so ids have a gap and the largest id exceeds the row count.
-          long gone = manifests.insertIfAbsent(c, app, manifest("gone", List.of(config), List.of(), null));
-          manifests.delete(c, app, digest("gone"));
-          NewManifest image = manifest("image", List.of(config, layer), List.of(), null);
-          long imageId = manifests.insertIfAbsent(c, app, image);
-          NewManifest index = manifest("index", List.of(), List.of(image.digest()), null);
-          long indexId = manifests.insertIfAbsent(c, app, index);
-          long referrerId = manifests.insertIfAbsent(c, app, manifest("sbom", List.of(config), List.of(), image.digest()));
-          tags.put(c, app, "latest", indexId);
-          tags.put(c, app, "1.0", imageId);
-          uploads.insert(c, new UploadSession("upload-1", "team/app", 1_000, 2_000));
-          try (Statement s = c.createStatement()) {
-            s.execute(
-                "INSERT INTO gc_runs (started_at, finished_at, dry_run, delete_untagged, trigger_source, status,"
-                    + " bytes_freed, report) VALUES (10, 20, 1, 0, 'manual', 'succeeded', 42, '{}')");
-          }
-          assertThat(gone).isLessThan(referrerId);
-          return referrerId;
-        });
+    return db.write(c -> {
+      long app = repositories.getOrCreate(c, "team/app");
+      long other = repositories.getOrCreate(c, "other");
+      Digest config = digest("config");
+      Digest layer = digest("layer");
+      for (Digest blob : List.of(config, layer)) {
+        blobs.insertIfAbsent(c, blob, 100);
+        blobs.link(c, app, blob);
+      }
+      blobs.link(c, other, layer);
+      // A manifest deleted again, so ids have a gap and the largest id exceeds the row count.
+      long gone =
+          manifests.insertIfAbsent(c, app, manifest("gone", List.of(config), List.of(), null));
+      manifests.delete(c, app, digest("gone"));
+      NewManifest image = manifest("image", List.of(config, layer), List.of(), null);
+      long imageId = manifests.insertIfAbsent(c, app, image);
+      NewManifest index = manifest("index", List.of(), List.of(image.digest()), null);
+      long indexId = manifests.insertIfAbsent(c, app, index);
+      long referrerId = manifests.insertIfAbsent(
+          c, app, manifest("sbom", List.of(config), List.of(), image.digest()));
+      tags.put(c, app, "latest", indexId);
+      tags.put(c, app, "1.0", imageId);
+      uploads.insert(c, new UploadSession("upload-1", "team/app", 1_000, 2_000));
+      try (Statement s = c.createStatement()) {
+        s.execute(
+            "INSERT INTO gc_runs (started_at, finished_at, dry_run, delete_untagged, trigger_source, status,"
+                + " bytes_freed, report) VALUES (10, 20, 1, 0, 'manual', 'succeeded', 42, '{}')");
+      }
+      assertThat(gone).isLessThan(referrerId);
+      return referrerId;
+    });
   }
 
-  private static NewManifest manifest(String name, List<Digest> blobs, List<Digest> children, Digest subject) {
-    byte[] content = ("{\"name\":\"" + name + "\",\"bytes\":\"\u00e9\u0000\"}").getBytes(StandardCharsets.UTF_8);
+  private static NewManifest manifest(
+      String name, List<Digest> blobs, List<Digest> children, Digest subject) {
+    byte[] content =
+        ("{\"name\":\"" + name + "\",\"bytes\":\"\u00e9\u0000\"}").getBytes(StandardCharsets.UTF_8);
     return new NewManifest(
         digest(name),
         children.isEmpty() ? MediaType.OCI_MANIFEST : MediaType.OCI_INDEX,
@@ -107,7 +112,8 @@ class MetadataMigrationTest {
 
   private static Digest digest(String text) {
     try {
-      return Digest.sha256(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+      return Digest.sha256(
+          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
@@ -124,26 +130,45 @@ class MetadataMigrationTest {
         migration(1_000, (table, read, total) -> order.add(table)).run();
 
     assertThat(result.complete()).isTrue();
-    assertThat(result.counts()).extracting(MetadataMigration.TableCount::table)
-        .contains("repositories", "blobs", "repository_blobs", "manifests", "manifest_blobs", "manifest_references", "tags", "uploads", "gc_runs")
+    assertThat(result.counts())
+        .extracting(MetadataMigration.TableCount::table)
+        .contains(
+            "repositories",
+            "blobs",
+            "repository_blobs",
+            "manifests",
+            "manifest_blobs",
+            "manifest_references",
+            "tags",
+            "uploads",
+            "gc_runs")
         .doesNotContain("schema_migrations");
     assertThat(order.indexOf("repositories")).isLessThan(order.indexOf("manifests"));
     assertThat(order.indexOf("blobs")).isLessThan(order.indexOf("repository_blobs"));
     assertThat(order.indexOf("manifests")).isLessThan(order.indexOf("tags"));
     assertThat(order.indexOf("manifests")).isLessThan(order.indexOf("manifest_references"));
     for (MetadataMigration.TableCount count : result.counts()) {
-      assertThat(rows(targetUrl, count.table())).as(count.table()).isEqualTo(rows(sourceUrl, count.table()));
+      assertThat(rows(targetUrl, count.table()))
+          .as(count.table())
+          .isEqualTo(rows(sourceUrl, count.table()));
     }
 
     // The registry reads the copy through its DAOs as it read the original.
-    StoredManifest latest = target.read(c -> manifests.findByTag(c, "team/app", "latest", true)).orElseThrow();
+    StoredManifest latest =
+        target.read(c -> manifests.findByTag(c, "team/app", "latest", true)).orElseThrow();
     assertThat(latest.digest()).isEqualTo(digest("index"));
-    assertThat(latest.content()).isEqualTo(manifest("index", List.of(), List.of(digest("image")), null).content());
-    assertThat(target.read((Connection c) -> manifests.referrers(c, "team/app", digest("image"), null)))
-        .extracting(Referrer::digest).containsExactly(digest("sbom"));
-    assertThat(target.read((Connection c) -> blobs.linkedSize(c, "other", digest("layer")))).hasValue(100);
-    assertThat(target.read((Connection c) -> uploads.find(c, "upload-1"))).contains(new UploadSession("upload-1", "team/app", 1_000, 2_000));
-    assertThat(target.read((Connection c) -> tags.list(c, repositories.findId(c, "team/app").orElseThrow(), null, 10)))
+    assertThat(latest.content())
+        .isEqualTo(manifest("index", List.of(), List.of(digest("image")), null).content());
+    assertThat(target.read(
+            (Connection c) -> manifests.referrers(c, "team/app", digest("image"), null)))
+        .extracting(Referrer::digest)
+        .containsExactly(digest("sbom"));
+    assertThat(target.read((Connection c) -> blobs.linkedSize(c, "other", digest("layer"))))
+        .hasValue(100);
+    assertThat(target.read((Connection c) -> uploads.find(c, "upload-1")))
+        .contains(new UploadSession("upload-1", "team/app", 1_000, 2_000));
+    assertThat(target.read((Connection c) ->
+            tags.list(c, repositories.findId(c, "team/app").orElseThrow(), null, 10)))
         .containsExactly("1.0", "latest");
   }
 
@@ -151,20 +176,22 @@ class MetadataMigrationTest {
   void newRowsOnTheTargetGetFreshIds() throws Exception {
     migration(1_000, (table, read, total) -> {}).run();
 
-    // On a plain connection: Database.write would retry a duplicate key and so hide a stale sequence.
-    try (Connection c = DriverManager.getConnection(targetUrl, PostgresServer.USER, PostgresServer.PASSWORD)) {
-      assertThat(insert(c, "INSERT INTO repositories (name, created_at) VALUES ('new', 0) RETURNING id")).isEqualTo(3);
-      assertThat(
-              insert(
-                  c,
-                  "INSERT INTO manifests (repository_id, digest, media_type, size, content, created_at)"
-                      + " VALUES (3, 'sha256:new', 'x', 0, ''::bytea, 0) RETURNING id"))
+    // On a plain connection: Database.write would retry a duplicate key and so hide a stale
+    // sequence.
+    try (Connection c =
+        DriverManager.getConnection(targetUrl, PostgresServer.USER, PostgresServer.PASSWORD)) {
+      assertThat(insert(
+              c, "INSERT INTO repositories (name, created_at) VALUES ('new', 0) RETURNING id"))
+          .isEqualTo(3);
+      assertThat(insert(
+              c,
+              "INSERT INTO manifests (repository_id, digest, media_type, size, content, created_at)"
+                  + " VALUES (3, 'sha256:new', 'x', 0, ''::bytea, 0) RETURNING id"))
           .isEqualTo(largestManifestId + 1);
-      assertThat(
-              insert(
-                  c,
-                  "INSERT INTO gc_runs (started_at, dry_run, delete_untagged, trigger_source, status)"
-                      + " VALUES (30, false, false, 'manual', 'running') RETURNING id"))
+      assertThat(insert(
+              c,
+              "INSERT INTO gc_runs (started_at, dry_run, delete_untagged, trigger_source, status)"
+                  + " VALUES (30, false, false, 'manual', 'running') RETURNING id"))
           .isEqualTo(2);
     }
   }
@@ -187,59 +214,58 @@ class MetadataMigrationTest {
     assertThat(second.complete()).isTrue();
     assertThat(second.counts()).isEqualTo(first.counts());
     assertThat(targetRows(second)).isEqualTo(copied);
-    try (Connection c = DriverManager.getConnection(targetUrl, PostgresServer.USER, PostgresServer.PASSWORD)) {
-      assertThat(insert(c, "INSERT INTO repositories (name, created_at) VALUES ('new', 0) RETURNING id")).isEqualTo(3);
+    try (Connection c =
+        DriverManager.getConnection(targetUrl, PostgresServer.USER, PostgresServer.PASSWORD)) {
+      assertThat(insert(
+              c, "INSERT INTO repositories (name, created_at) VALUES ('new', 0) RETURNING id"))
+          .isEqualTo(3);
     }
   }
 
   @Test
   void aRunStoppedHalfwayIsFinishedByTheNext() throws Exception {
     AtomicInteger batches = new AtomicInteger();
-    assertThatThrownBy(
-            () ->
-                migration(
-                        1,
-                        (table, read, total) -> {
-                          if (batches.incrementAndGet() == 6) {
-                            throw new IllegalStateException("simulated crash");
-                          }
-                        })
-                    .run())
-        .hasMessage("simulated crash");
-    long copiedBeforeCrash =
-        target.read(
-            c -> {
-              try (Statement s = c.createStatement();
-                  ResultSet rs =
-                      s.executeQuery(
-                          "SELECT (SELECT COUNT(*) FROM repositories) + (SELECT COUNT(*) FROM blobs)"
-                              + " + (SELECT COUNT(*) FROM manifests) + (SELECT COUNT(*) FROM tags)")) {
-                rs.next();
-                return rs.getLong(1);
+    assertThatThrownBy(() -> migration(1, (table, read, total) -> {
+              if (batches.incrementAndGet() == 6) {
+                throw new IllegalStateException("simulated crash");
               }
-            });
+            })
+            .run())
+        .hasMessage("simulated crash");
+    long copiedBeforeCrash = target.read(c -> {
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery(
+              "SELECT (SELECT COUNT(*) FROM repositories) + (SELECT COUNT(*) FROM blobs)"
+                  + " + (SELECT COUNT(*) FROM manifests) + (SELECT COUNT(*) FROM tags)")) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
     assertThat(copiedBeforeCrash).as("rows committed before the crash").isBetween(1L, 5L);
 
     MetadataMigration.Result result = migration(1, (table, read, total) -> {}).run();
 
     assertThat(result.complete()).isTrue();
     for (MetadataMigration.TableCount count : result.counts()) {
-      assertThat(rows(targetUrl, count.table())).as(count.table()).isEqualTo(rows(sourceUrl, count.table()));
+      assertThat(rows(targetUrl, count.table()))
+          .as(count.table())
+          .isEqualTo(rows(sourceUrl, count.table()));
     }
   }
 
   @Test
   void reportsAMismatchWhenTheTargetHoldsOtherRows() throws Exception {
-    target.write(
-        c -> {
-          uploads.insert(c, new UploadSession("from-elsewhere", "x", 1, 1));
-          return null;
-        });
+    target.write(c -> {
+      uploads.insert(c, new UploadSession("from-elsewhere", "x", 1, 1));
+      return null;
+    });
 
-    MetadataMigration.Result result = migration(1_000, (table, read, total) -> {}).run();
+    MetadataMigration.Result result =
+        migration(1_000, (table, read, total) -> {}).run();
 
     assertThat(result.complete()).isFalse();
-    assertThat(result.counts()).filteredOn(count -> !count.matches())
+    assertThat(result.counts())
+        .filteredOn(count -> !count.matches())
         .containsExactly(new MetadataMigration.TableCount("uploads", 1, 2));
   }
 
@@ -256,7 +282,8 @@ class MetadataMigrationTest {
   void refusesWhenTheSchemaVersionsDiffer() throws Exception {
     try (Connection c = DriverManager.getConnection(sourceUrl);
         Statement s = c.createStatement()) {
-      s.execute("DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)");
+      s.execute(
+          "DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)");
     }
 
     assertThatThrownBy(() -> migration(1_000, (table, read, total) -> {}).run())
@@ -269,13 +296,15 @@ class MetadataMigrationTest {
   @Test
   void refusesATargetThatIsNotPostgres() {
     try (Database other = Database.open("jdbc:sqlite:" + dir.resolve("other.db"))) {
-      assertThatThrownBy(() -> new MetadataMigration(sourceUrl, other, 1_000, (table, read, total) -> {}))
+      assertThatThrownBy(
+              () -> new MetadataMigration(sourceUrl, other, 1_000, (table, read, total) -> {}))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("must be a PostgreSQL database");
     }
   }
 
-  private Map<String, List<String>> targetRows(MetadataMigration.Result result) throws SQLException {
+  private Map<String, List<String>> targetRows(MetadataMigration.Result result)
+      throws SQLException {
     Map<String, List<String>> all = new LinkedHashMap<>();
     for (MetadataMigration.TableCount count : result.counts()) {
       all.put(count.table(), rows(targetUrl, count.table()));
@@ -286,10 +315,9 @@ class MetadataMigrationTest {
   /** Every row of a table as text, sorted; booleans as 0/1 and bytes as hex, as SQLite has them. */
   private static List<String> rows(String url, String table) throws SQLException {
     List<String> rows = new ArrayList<>();
-    try (Connection c =
-            url.startsWith("jdbc:sqlite:")
-                ? DriverManager.getConnection(url)
-                : DriverManager.getConnection(url, PostgresServer.USER, PostgresServer.PASSWORD);
+    try (Connection c = url.startsWith("jdbc:sqlite:")
+            ? DriverManager.getConnection(url)
+            : DriverManager.getConnection(url, PostgresServer.USER, PostgresServer.PASSWORD);
         Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT * FROM " + table)) {
       ResultSetMetaData meta = rs.getMetaData();
@@ -297,7 +325,8 @@ class MetadataMigrationTest {
         StringBuilder row = new StringBuilder();
         for (int i = 1; i <= meta.getColumnCount(); i++) {
           Object value = rs.getObject(i);
-          row.append(meta.getColumnName(i).toLowerCase()).append('=')
+          row.append(meta.getColumnName(i).toLowerCase())
+              .append('=')
               .append(
                   switch (value) {
                     case null -> "null";

@@ -35,11 +35,10 @@ class PostgresDatabaseTest {
     CyclicBarrier start = new CyclicBarrier(nodes);
     List<Callable<Database>> opens = new ArrayList<>();
     for (int i = 0; i < nodes; i++) {
-      opens.add(
-          () -> {
-            start.await(10, TimeUnit.SECONDS);
-            return Database.open(url, PostgresServer.USER, PostgresServer.PASSWORD, 2);
-          });
+      opens.add(() -> {
+        start.await(10, TimeUnit.SECONDS);
+        return Database.open(url, PostgresServer.USER, PostgresServer.PASSWORD, 2);
+      });
     }
     List<Database> opened = new ArrayList<>();
     try (ExecutorService executor = Executors.newFixedThreadPool(nodes)) {
@@ -50,7 +49,8 @@ class PostgresDatabaseTest {
         RepositoryDao repositories = new RepositoryDao();
         long id = opened.getFirst().write(c -> repositories.getOrCreate(c, "library/alpine"));
         for (Database database : opened) {
-          assertThat(database.read((Connection c) -> repositories.findId(c, "library/alpine"))).hasValue(id);
+          assertThat(database.read((Connection c) -> repositories.findId(c, "library/alpine")))
+              .hasValue(id);
         }
         assertThat(count(opened.getFirst(), "SELECT COUNT(*) FROM schema_migrations"))
             .as("each migration recorded once")
@@ -73,11 +73,10 @@ class PostgresDatabaseTest {
         List<Callable<Long>> creates = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
           Database node = i % 2 == 0 ? first : second;
-          creates.add(
-              () -> {
-                start.await(10, TimeUnit.SECONDS);
-                return node.write(c -> repositories.getOrCreate(c, name));
-              });
+          creates.add(() -> {
+            start.await(10, TimeUnit.SECONDS);
+            return node.write(c -> repositories.getOrCreate(c, name));
+          });
         }
         List<Long> ids = new ArrayList<>();
         for (Future<Long> future : executor.invokeAll(creates, 30, TimeUnit.SECONDS)) {
@@ -93,23 +92,20 @@ class PostgresDatabaseTest {
     try (Database database = Database.open(url, PostgresServer.USER, PostgresServer.PASSWORD, 2)) {
       // The contract's ordering test passes on a C-locale server whatever the DDL says; this
       // holds on a server whose default collation is a locale's (en_US: "a-b" < "a0" < "a/c").
-      List<String> collations =
-          database.read(
-              c -> {
-                try (PreparedStatement p =
-                    c.prepareStatement(
-                        "SELECT table_name || '.' || column_name || '=' || COALESCE(collation_name, '')"
-                            + " FROM information_schema.columns WHERE column_name = 'name'"
-                            + " AND table_name IN ('repositories', 'tags') ORDER BY table_name")) {
-                  List<String> rows = new ArrayList<>();
-                  try (ResultSet rs = p.executeQuery()) {
-                    while (rs.next()) {
-                      rows.add(rs.getString(1));
-                    }
-                  }
-                  return rows;
-                }
-              });
+      List<String> collations = database.read(c -> {
+        try (PreparedStatement p = c.prepareStatement(
+            "SELECT table_name || '.' || column_name || '=' || COALESCE(collation_name, '')"
+                + " FROM information_schema.columns WHERE column_name = 'name'"
+                + " AND table_name IN ('repositories', 'tags') ORDER BY table_name")) {
+          List<String> rows = new ArrayList<>();
+          try (ResultSet rs = p.executeQuery()) {
+            while (rs.next()) {
+              rows.add(rs.getString(1));
+            }
+          }
+          return rows;
+        }
+      });
       assertThat(collations).containsExactly("repositories.name=C", "tags.name=C");
     }
   }
@@ -133,20 +129,20 @@ class PostgresDatabaseTest {
 
     assertThatThrownBy(() -> Database.open(unreachable, "berth", "", 2))
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageStartingWith("metadata.url jdbc:postgresql://127.0.0.1:" + closedPort + "/berth?password=********: ")
+        .hasMessageStartingWith(
+            "metadata.url jdbc:postgresql://127.0.0.1:" + closedPort + "/berth?password=********: ")
         .hasMessageContaining("refused")
         .hasMessageNotContaining("secret")
         .hasMessageNotContaining("\n");
   }
 
   private static long count(Database database, String sql) {
-    return database.read(
-        c -> {
-          try (PreparedStatement p = c.prepareStatement(sql);
-              ResultSet rs = p.executeQuery()) {
-            rs.next();
-            return rs.getLong(1);
-          }
-        });
+    return database.read(c -> {
+      try (PreparedStatement p = c.prepareStatement(sql);
+          ResultSet rs = p.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
   }
 }

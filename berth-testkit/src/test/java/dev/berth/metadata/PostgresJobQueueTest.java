@@ -53,30 +53,33 @@ class PostgresJobQueueTest extends JobQueueContract {
     CountDownLatch claimed = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     ExecutorService threads = Executors.newFixedThreadPool(2);
-    CompletableFuture<ClaimedJob> held =
-        CompletableFuture.supplyAsync(
-            () ->
-                database.write(
-                    c -> {
-                      // Joins this transaction, so the row lock lasts until release.
-                      ClaimedJob job = nodeOne.claim("node-1", List.of("scan"), Duration.ofSeconds(30)).orElseThrow();
-                      claimed.countDown();
-                      try {
-                        release.await(10, TimeUnit.SECONDS);
-                      } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                      }
-                      return job;
-                    }),
-            threads);
+    CompletableFuture<ClaimedJob> held = CompletableFuture.supplyAsync(
+        () -> database.write(c -> {
+          // Joins this transaction, so the row lock lasts until release.
+          ClaimedJob job =
+              nodeOne.claim("node-1", List.of("scan"), Duration.ofSeconds(30)).orElseThrow();
+          claimed.countDown();
+          try {
+            release.await(10, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return job;
+        }),
+        threads);
     try (Database other = openNode()) {
       assertThat(claimed.await(10, TimeUnit.SECONDS)).isTrue();
       SqlJobQueue nodeTwo = new SqlJobQueue(other, clock);
-      CompletableFuture<Long> next =
-          CompletableFuture.supplyAsync(
-              () -> nodeTwo.claim("node-2", List.of("scan"), Duration.ofSeconds(30)).orElseThrow().job().id(),
-              threads);
-      assertThat(next.get(5, TimeUnit.SECONDS)).as("not blocked by node 1's open claim").isEqualTo(second);
+      CompletableFuture<Long> next = CompletableFuture.supplyAsync(
+          () -> nodeTwo
+              .claim("node-2", List.of("scan"), Duration.ofSeconds(30))
+              .orElseThrow()
+              .job()
+              .id(),
+          threads);
+      assertThat(next.get(5, TimeUnit.SECONDS))
+          .as("not blocked by node 1's open claim")
+          .isEqualTo(second);
     } finally {
       release.countDown();
     }

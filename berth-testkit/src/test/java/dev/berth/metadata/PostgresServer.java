@@ -68,7 +68,8 @@ final class PostgresServer {
         shared = start();
       } catch (IOException | SQLException | RuntimeException e) {
         // Every later test fails with the same cause instead of starting PostgreSQL again.
-        failure = new IllegalStateException("cannot start the test PostgreSQL: " + e.getMessage(), e);
+        failure =
+            new IllegalStateException("cannot start the test PostgreSQL: " + e.getMessage(), e);
         throw failure;
       }
     }
@@ -76,16 +77,16 @@ final class PostgresServer {
   }
 
   private static PostgresServer start() throws IOException, SQLException {
-    EmbeddedPostgres.Builder builder =
-        EmbeddedPostgres.builder()
-            // Throwaway data: skip the syncs that make CREATE DATABASE and commits slow.
-            .setServerConfig("fsync", "off")
-            .setServerConfig("full_page_writes", "off")
-            .setServerConfig("listen_addresses", "127.0.0.1")
-            .setPGStartupWait(Duration.ofSeconds(30));
+    EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+        // Throwaway data: skip the syncs that make CREATE DATABASE and commits slow.
+        .setServerConfig("fsync", "off")
+        .setServerConfig("full_page_writes", "off")
+        .setServerConfig("listen_addresses", "127.0.0.1")
+        .setPGStartupWait(Duration.ofSeconds(30));
     Path data = null;
     if (runningAsRoot() && !LinuxUtils.isUnshareAvailable()) {
-      Path base = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "berth-postgres"));
+      Path base =
+          Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "berth-postgres"));
       Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
       data = Files.createTempDirectory(base, "data-");
       UserPrincipalLookupService users = base.getFileSystem().getUserPrincipalLookupService();
@@ -121,9 +122,7 @@ final class PostgresServer {
         rs.next();
         hba = rs.getString(1);
       }
-      Files.writeString(
-          Path.of(hba),
-          """
+      Files.writeString(Path.of(hba), """
           local all all trust
           host all postgres 127.0.0.1/32 trust
           host all all 127.0.0.1/32 scram-sha-256
@@ -135,7 +134,8 @@ final class PostgresServer {
     while (true) {
       try (Connection stillTrusted = DriverManager.getConnection(url("postgres"), USER, "wrong")) {
         if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("PostgreSQL still accepts any password after reloading pg_hba.conf");
+          throw new IllegalStateException(
+              "PostgreSQL still accepts any password after reloading pg_hba.conf");
         }
       } catch (SQLException refused) {
         return;
@@ -204,7 +204,8 @@ final class PostgresServer {
     public synchronized InputStream getPgBinary(String system, String machineHardware)
         throws IOException {
       if (archive == null) {
-        archive = repack(DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(system, machineHardware));
+        archive =
+            repack(DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(system, machineHardware));
       }
       return new ByteArrayInputStream(archive);
     }
@@ -217,7 +218,8 @@ final class PostgresServer {
       stored.setMode(LZMA2Options.MODE_UNCOMPRESSED);
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 << 20);
       try (TarArchiveInputStream in = new TarArchiveInputStream(new XZInputStream(original));
-          TarArchiveOutputStream out = new TarArchiveOutputStream(new XZOutputStream(bytes, stored))) {
+          TarArchiveOutputStream out =
+              new TarArchiveOutputStream(new XZOutputStream(bytes, stored))) {
         out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         for (TarArchiveEntry entry; (entry = in.getNextEntry()) != null; ) {
           if (WRAPPED.contains(entry.getName())) {
@@ -262,9 +264,7 @@ final class PostgresServer {
           chmod -R a+rX "$home"
           cd /
           exec setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups "$home/%s" "$@"
-          """)
-          .formatted(real)
-          .getBytes(StandardCharsets.US_ASCII);
+          """).formatted(real).getBytes(StandardCharsets.US_ASCII);
     }
   }
 }

@@ -5,7 +5,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 
 class SqliteGarbageCollectTest extends GarbageCollectContract {
-  @TempDir Path dir;
+  @TempDir
+  Path dir;
 
   @Override
   protected Database openDatabase() {

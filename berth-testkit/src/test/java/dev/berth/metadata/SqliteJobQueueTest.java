@@ -6,7 +6,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The job queue, scheduler and worker on SQLite: every "node" shares the one owning process. */
 class SqliteJobQueueTest extends JobQueueContract {
-  @TempDir Path dir;
+  @TempDir
+  Path dir;
 
   @Override
   protected Database openDatabase() {

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class OciLayoutTest {
 
-  @TempDir Path directory;
+  @TempDir
+  Path directory;
 
   @Test
   void sameSeedGivesSameDigests() {
@@ -56,7 +57,12 @@ class OciLayoutTest {
         layout.writeLayer(Map.of("hello.txt", "hi\n".getBytes(StandardCharsets.UTF_8)));
     Image image = layout.writeImage("v1", "linux", "amd64", List.of(layer));
 
-    assertThat(layout.readJson(image.config()).path("rootfs").path("diff_ids").get(0).asText())
+    assertThat(layout
+            .readJson(image.config())
+            .path("rootfs")
+            .path("diff_ids")
+            .get(0)
+            .asText())
         .isEqualTo(layer.diffId())
         .isNotEqualTo(layer.blob().digest());
     assertThat(layout.readLayerFiles(layer.blob())).containsOnlyKeys("hello.txt");

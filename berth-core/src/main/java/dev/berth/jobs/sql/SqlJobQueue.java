@@ -63,11 +63,10 @@ public final class SqlJobQueue implements JobQueue {
     // A job holding the same key may finish between the insert and the look-up: then try again.
     for (int attempt = 0; ; attempt++) {
       long now = clock.millis();
-      try (PreparedStatement p =
-          c.prepareStatement(
-              "INSERT INTO jobs (type, payload, state, unique_key, attempts, max_attempts, run_after,"
-                  + " created_at, updated_at) VALUES (?, ?, 'queued', ?, 0, ?, ?, ?, ?)"
-                  + " ON CONFLICT DO NOTHING RETURNING id")) {
+      try (PreparedStatement p = c.prepareStatement(
+          "INSERT INTO jobs (type, payload, state, unique_key, attempts, max_attempts, run_after,"
+              + " created_at, updated_at) VALUES (?, ?, 'queued', ?, 0, ?, ?, ?, ?)"
+              + " ON CONFLICT DO NOTHING RETURNING id")) {
         p.setString(1, job.type());
         p.setString(2, job.payload());
         p.setString(3, job.uniqueKey().orElse(null));
@@ -84,9 +83,8 @@ public final class SqlJobQueue implements JobQueue {
       if (job.uniqueKey().isEmpty()) {
         throw new SQLException("job insert without a unique key conflicted");
       }
-      try (PreparedStatement p =
-          c.prepareStatement(
-              "SELECT id FROM jobs WHERE unique_key = ? AND state IN ('queued', 'running')")) {
+      try (PreparedStatement p = c.prepareStatement(
+          "SELECT id FROM jobs WHERE unique_key = ? AND state IN ('queued', 'running')")) {
         p.setString(1, job.uniqueKey().get());
         try (ResultSet rs = p.executeQuery()) {
           if (rs.next()) {
@@ -95,7 +93,8 @@ public final class SqlJobQueue implements JobQueue {
         }
       }
       if (attempt >= 3) {
-        throw new SQLException("job with unique key " + job.uniqueKey().get() + " keeps conflicting");
+        throw new SQLException(
+            "job with unique key " + job.uniqueKey().get() + " keeps conflicting");
       }
     }
   }
@@ -109,68 +108,62 @@ public final class SqlJobQueue implements JobQueue {
     requirePositive(lease);
     String typeList = String.join(", ", types.stream().map(t -> "?").toList());
     // Idle workers poll: look first with a read, which on SQLite does not queue on the one writer.
-    boolean anything =
-        database.read(
-            c -> {
-              try (PreparedStatement p =
-                  c.prepareStatement(
-                      "SELECT 1 FROM jobs WHERE ((state = 'queued' AND run_after <= ?)"
-                          + " OR (state = 'running' AND lease_expires_at <= ?)) AND type IN ("
-                          + typeList
-                          + ") LIMIT 1")) {
-                long now = clock.millis();
-                p.setLong(1, now);
-                p.setLong(2, now);
-                int i = 3;
-                for (String type : types) {
-                  p.setString(i++, type);
-                }
-                try (ResultSet rs = p.executeQuery()) {
-                  return rs.next();
-                }
-              }
-            });
+    boolean anything = database.read(c -> {
+      try (PreparedStatement p =
+          c.prepareStatement("SELECT 1 FROM jobs WHERE ((state = 'queued' AND run_after <= ?)"
+              + " OR (state = 'running' AND lease_expires_at <= ?)) AND type IN ("
+              + typeList
+              + ") LIMIT 1")) {
+        long now = clock.millis();
+        p.setLong(1, now);
+        p.setLong(2, now);
+        int i = 3;
+        for (String type : types) {
+          p.setString(i++, type);
+        }
+        try (ResultSet rs = p.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
     if (!anything) {
       return Optional.empty();
     }
-    return database.write(
-        c -> {
-          long now = clock.millis();
-          expireLeases(c, now);
-          String sql =
-              "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ? AND type IN ("
-                  + typeList
-                  + ") ORDER BY id LIMIT 1"
-                  + (database.dialect() == Dialect.POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
-          long id;
-          try (PreparedStatement p = c.prepareStatement(sql)) {
-            int i = 1;
-            p.setLong(i++, now);
-            for (String type : types) {
-              p.setString(i++, type);
-            }
-            try (ResultSet rs = p.executeQuery()) {
-              if (!rs.next()) {
-                return Optional.<ClaimedJob>empty();
-              }
-              id = rs.getLong(1);
-            }
+    return database.write(c -> {
+      long now = clock.millis();
+      expireLeases(c, now);
+      String sql = "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ? AND type IN ("
+          + typeList
+          + ") ORDER BY id LIMIT 1"
+          + (database.dialect() == Dialect.POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+      long id;
+      try (PreparedStatement p = c.prepareStatement(sql)) {
+        int i = 1;
+        p.setLong(i++, now);
+        for (String type : types) {
+          p.setString(i++, type);
+        }
+        try (ResultSet rs = p.executeQuery()) {
+          if (!rs.next()) {
+            return Optional.<ClaimedJob>empty();
           }
-          long expires = now + lease.toMillis();
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?,"
-                      + " lease_expires_at = ?, updated_at = ? WHERE id = ?")) {
-            p.setString(1, nodeId);
-            p.setLong(2, expires);
-            p.setLong(3, now);
-            p.setLong(4, id);
-            p.executeUpdate();
-          }
-          Job job = find(c, id).orElseThrow(() -> new SQLException("claimed job " + id + " vanished"));
-          return Optional.of(
-              new ClaimedJob(job, new Lease(id, nodeId, job.attempts(), Instant.ofEpochMilli(expires))));
-        });
+          id = rs.getLong(1);
+        }
+      }
+      long expires = now + lease.toMillis();
+      try (PreparedStatement p = c.prepareStatement(
+          "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?,"
+              + " lease_expires_at = ?, updated_at = ? WHERE id = ?")) {
+        p.setString(1, nodeId);
+        p.setLong(2, expires);
+        p.setLong(3, now);
+        p.setLong(4, id);
+        p.executeUpdate();
+      }
+      Job job = find(c, id).orElseThrow(() -> new SQLException("claimed job " + id + " vanished"));
+      return Optional.of(new ClaimedJob(
+          job, new Lease(id, nodeId, job.attempts(), Instant.ofEpochMilli(expires))));
+    });
   }
 
   /**
@@ -179,13 +172,12 @@ public final class SqlJobQueue implements JobQueue {
    * taken over as soon as any node looks for work after its lease ran out.
    */
   private static void expireLeases(Connection c, long now) throws SQLException {
-    try (PreparedStatement p =
-        c.prepareStatement(
-            "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,"
-                + " error = 'lease of ' || lease_owner || ' expired during attempt '"
-                + " || CAST(attempts AS VARCHAR(12)),"
-                + " lease_expires_at = NULL, updated_at = ?"
-                + " WHERE state = 'running' AND lease_expires_at <= ?")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,"
+            + " error = 'lease of ' || lease_owner || ' expired during attempt '"
+            + " || CAST(attempts AS VARCHAR(12)),"
+            + " lease_expires_at = NULL, updated_at = ?"
+            + " WHERE state = 'running' AND lease_expires_at <= ?")) {
       p.setLong(1, now);
       p.setLong(2, now);
       p.executeUpdate();
@@ -195,79 +187,73 @@ public final class SqlJobQueue implements JobQueue {
   @Override
   public Optional<Lease> heartbeat(Lease lease, Duration duration) {
     requirePositive(duration);
-    return database.write(
-        c -> {
-          long now = clock.millis();
-          long expires = now + duration.toMillis();
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "UPDATE jobs SET lease_expires_at = ?, updated_at = ?"
-                      + " WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?")) {
-            p.setLong(1, expires);
-            p.setLong(2, now);
-            bindLease(p, 3, lease);
-            return p.executeUpdate() == 1
-                ? Optional.of(new Lease(lease.jobId(), lease.nodeId(), lease.attempt(), Instant.ofEpochMilli(expires)))
-                : Optional.<Lease>empty();
-          }
-        });
+    return database.write(c -> {
+      long now = clock.millis();
+      long expires = now + duration.toMillis();
+      try (PreparedStatement p =
+          c.prepareStatement("UPDATE jobs SET lease_expires_at = ?, updated_at = ?"
+              + " WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?")) {
+        p.setLong(1, expires);
+        p.setLong(2, now);
+        bindLease(p, 3, lease);
+        return p.executeUpdate() == 1
+            ? Optional.of(new Lease(
+                lease.jobId(), lease.nodeId(), lease.attempt(), Instant.ofEpochMilli(expires)))
+            : Optional.<Lease>empty();
+      }
+    });
   }
 
   @Override
   public boolean complete(Lease lease, String result) {
     Objects.requireNonNull(result, "result");
-    return database.write(
-        c -> {
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "UPDATE jobs SET state = 'succeeded', result = ?, error = NULL,"
-                      + " lease_expires_at = NULL, updated_at = ?"
-                      + " WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?")) {
-            p.setString(1, result);
-            p.setLong(2, clock.millis());
-            bindLease(p, 3, lease);
-            return p.executeUpdate() == 1;
-          }
-        });
+    return database.write(c -> {
+      try (PreparedStatement p =
+          c.prepareStatement("UPDATE jobs SET state = 'succeeded', result = ?, error = NULL,"
+              + " lease_expires_at = NULL, updated_at = ?"
+              + " WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?")) {
+        p.setString(1, result);
+        p.setLong(2, clock.millis());
+        bindLease(p, 3, lease);
+        return p.executeUpdate() == 1;
+      }
+    });
   }
 
   @Override
   public Optional<JobState> fail(Lease lease, String error, Optional<Instant> retryAt) {
     Objects.requireNonNull(error, "error");
     Objects.requireNonNull(retryAt, "retryAt");
-    return database.write(
-        c -> {
-          int attempts;
-          int maxAttempts;
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "SELECT attempts, max_attempts FROM jobs"
-                      + " WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?"
-                      + database.dialect().forUpdate())) {
-            bindLease(p, 1, lease);
-            try (ResultSet rs = p.executeQuery()) {
-              if (!rs.next()) {
-                return Optional.<JobState>empty();
-              }
-              attempts = rs.getInt(1);
-              maxAttempts = rs.getInt(2);
-            }
+    return database.write(c -> {
+      int attempts;
+      int maxAttempts;
+      try (PreparedStatement p = c.prepareStatement("SELECT attempts, max_attempts FROM jobs"
+          + " WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?"
+          + database.dialect().forUpdate())) {
+        bindLease(p, 1, lease);
+        try (ResultSet rs = p.executeQuery()) {
+          if (!rs.next()) {
+            return Optional.<JobState>empty();
           }
-          JobState next = retryAt.isPresent() && attempts < maxAttempts ? JobState.QUEUED : JobState.FAILED;
-          try (PreparedStatement p =
-              c.prepareStatement(
-                  "UPDATE jobs SET state = ?, error = ?, run_after = ?, lease_expires_at = NULL,"
-                      + " updated_at = ? WHERE id = ?")) {
-            long now = clock.millis();
-            p.setString(1, next.column());
-            p.setString(2, error);
-            p.setLong(3, next == JobState.QUEUED ? retryAt.get().toEpochMilli() : now);
-            p.setLong(4, now);
-            p.setLong(5, lease.jobId());
-            p.executeUpdate();
-          }
-          return Optional.of(next);
-        });
+          attempts = rs.getInt(1);
+          maxAttempts = rs.getInt(2);
+        }
+      }
+      JobState next =
+          retryAt.isPresent() && attempts < maxAttempts ? JobState.QUEUED : JobState.FAILED;
+      try (PreparedStatement p = c.prepareStatement(
+          "UPDATE jobs SET state = ?, error = ?, run_after = ?, lease_expires_at = NULL,"
+              + " updated_at = ? WHERE id = ?")) {
+        long now = clock.millis();
+        p.setString(1, next.column());
+        p.setString(2, error);
+        p.setLong(3, next == JobState.QUEUED ? retryAt.get().toEpochMilli() : now);
+        p.setLong(4, now);
+        p.setLong(5, lease.jobId());
+        p.executeUpdate();
+      }
+      return Optional.of(next);
+    });
   }
 
   @Override
@@ -284,31 +270,31 @@ public final class SqlJobQueue implements JobQueue {
     filter.type().ifPresent(t -> sql.append(" AND type = ?"));
     filter.state().ifPresent(s -> sql.append(" AND state = ?"));
     sql.append(" ORDER BY id LIMIT ?");
-    return database.read(
-        c -> {
-          try (PreparedStatement p = c.prepareStatement(sql.toString())) {
-            int i = 1;
-            p.setLong(i++, afterId);
-            if (filter.type().isPresent()) {
-              p.setString(i++, filter.type().get());
-            }
-            if (filter.state().isPresent()) {
-              p.setString(i++, filter.state().get().column());
-            }
-            p.setInt(i, limit);
-            List<Job> jobs = new ArrayList<>();
-            try (ResultSet rs = p.executeQuery()) {
-              while (rs.next()) {
-                jobs.add(job(rs));
-              }
-            }
-            return jobs;
+    return database.read(c -> {
+      try (PreparedStatement p = c.prepareStatement(sql.toString())) {
+        int i = 1;
+        p.setLong(i++, afterId);
+        if (filter.type().isPresent()) {
+          p.setString(i++, filter.type().get());
+        }
+        if (filter.state().isPresent()) {
+          p.setString(i++, filter.state().get().column());
+        }
+        p.setInt(i, limit);
+        List<Job> jobs = new ArrayList<>();
+        try (ResultSet rs = p.executeQuery()) {
+          while (rs.next()) {
+            jobs.add(job(rs));
           }
-        });
+        }
+        return jobs;
+      }
+    });
   }
 
   private static Optional<Job> find(Connection c, long id) throws SQLException {
-    try (PreparedStatement p = c.prepareStatement("SELECT " + COLUMNS + " FROM jobs WHERE id = ?")) {
+    try (PreparedStatement p =
+        c.prepareStatement("SELECT " + COLUMNS + " FROM jobs WHERE id = ?")) {
       p.setLong(1, id);
       try (ResultSet rs = p.executeQuery()) {
         return rs.next() ? Optional.of(job(rs)) : Optional.empty();
@@ -318,7 +304,8 @@ public final class SqlJobQueue implements JobQueue {
 
   private static Job job(ResultSet rs) throws SQLException {
     long leaseExpiresAt = rs.getLong("lease_expires_at");
-    Optional<Instant> leaseExpires = rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(leaseExpiresAt));
+    Optional<Instant> leaseExpires =
+        rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(leaseExpiresAt));
     return new Job(
         rs.getLong("id"),
         rs.getString("type"),

@@ -9,11 +9,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.Files;
 import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -68,14 +68,13 @@ public final class FsBlobDriver implements BlobDriver {
     for (int attempt = 1; ; attempt++) {
       Files.createDirectories(file.getParent());
       try {
-        FileChannel channel =
-            append
-                ? FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
-                : FileChannel.open(
-                    file,
-                    StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING);
+        FileChannel channel = append
+            ? FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+            : FileChannel.open(
+                file,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
         channel.position(channel.size());
         return new FileWriter(channel);
       } catch (NoSuchFileException e) {
@@ -104,7 +103,8 @@ public final class FsBlobDriver implements BlobDriver {
     for (int attempt = 1; ; attempt++) {
       Files.createDirectories(target.getParent());
       try {
-        Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+            source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         break;
       } catch (NoSuchFileException e) {
         if (!Files.exists(source)) {
@@ -137,20 +137,18 @@ public final class FsBlobDriver implements BlobDriver {
     }
     int[] count = {0};
     try (Stream<Path> walk = Files.walk(dir)) {
-      walk.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  if (Files.isRegularFile(p)) {
-                    count[0]++;
-                  }
-                  Files.deleteIfExists(p);
-                } catch (DirectoryNotEmptyException e) {
-                  // a concurrent writer added a file; leave the directory
-                } catch (IOException e) {
-                  throw new UncheckedIOException(e);
-                }
-              });
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          if (Files.isRegularFile(p)) {
+            count[0]++;
+          }
+          Files.deleteIfExists(p);
+        } catch (DirectoryNotEmptyException e) {
+          // a concurrent writer added a file; leave the directory
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
     } catch (UncheckedIOException e) {
       throw e.getCause();
     }
@@ -167,25 +165,23 @@ public final class FsBlobDriver implements BlobDriver {
     List<String> keys = new ArrayList<>();
     // A walk over a tree that others change (a delete prunes empty directories, a commit makes
     // them): what vanishes meanwhile is skipped rather than failing the whole listing.
-    Files.walkFileTree(
-        dir,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
-            if (attributes.isRegularFile()) {
-              keys.add(root.relativize(file).toString().replace('\\', '/'));
-            }
-            return FileVisitResult.CONTINUE;
-          }
+    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+        if (attributes.isRegularFile()) {
+          keys.add(root.relativize(file).toString().replace('\\', '/'));
+        }
+        return FileVisitResult.CONTINUE;
+      }
 
-          @Override
-          public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-            if (e instanceof NoSuchFileException) {
-              return FileVisitResult.CONTINUE;
-            }
-            throw e;
-          }
-        });
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+        if (e instanceof NoSuchFileException) {
+          return FileVisitResult.CONTINUE;
+        }
+        throw e;
+      }
+    });
     return keys;
   }
 

@@ -183,19 +183,17 @@ public final class S3BlobDriver implements BlobDriver {
 
   /** The SDK's sync client with the JDK's URLConnection underneath (no Netty, no Apache). */
   static S3ClientBuilder clientBuilder(BerthConfig.S3Config config) {
-    S3ClientBuilder builder =
-        S3Client.builder()
-            .httpClient(
-                UrlConnectionHttpClient.builder()
-                    .connectionTimeout(Duration.ofSeconds(10))
-                    // A large server-side copy may take minutes before S3 answers.
-                    .socketTimeout(Duration.ofMinutes(5))
-                    .build())
-            .region(Region.of(config.region()))
-            .forcePathStyle(config.pathStyle())
-            .credentialsProvider(credentials(config))
-            .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-            .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
+    S3ClientBuilder builder = S3Client.builder()
+        .httpClient(UrlConnectionHttpClient.builder()
+            .connectionTimeout(Duration.ofSeconds(10))
+            // A large server-side copy may take minutes before S3 answers.
+            .socketTimeout(Duration.ofMinutes(5))
+            .build())
+        .region(Region.of(config.region()))
+        .forcePathStyle(config.pathStyle())
+        .credentialsProvider(credentials(config))
+        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
     if (!config.endpoint().isEmpty()) {
       builder.endpointOverride(URI.create(config.endpoint()));
     }
@@ -226,12 +224,11 @@ public final class S3BlobDriver implements BlobDriver {
       throw new IOException("cannot reach S3 at " + where + ": " + describe(e), e);
     }
     if (!config.createBucket()) {
-      throw new ConfigException(
-          "bad value for configuration key 'storage.s3.bucket': bucket '"
-              + bucket
-              + "' does not exist at "
-              + where
-              + " (create it, or set storage.s3.create-bucket: true)");
+      throw new ConfigException("bad value for configuration key 'storage.s3.bucket': bucket '"
+          + bucket
+          + "' does not exist at "
+          + where
+          + " (create it, or set storage.s3.create-bucket: true)");
     }
     try {
       client.createBucket(b -> b.bucket(bucket));
@@ -270,23 +267,22 @@ public final class S3BlobDriver implements BlobDriver {
   public void move(String from, String to) throws IOException {
     check(from);
     check(to);
-    io(
-        () -> {
-          List<Piece> pieces = pieces(from);
-          if (pieces.isEmpty()) {
-            throw new BlobNotFoundException(from);
-          }
-          List<Piece> content = pieces.stream().filter(p -> p.size() > 0).toList();
-          if (content.isEmpty()) {
-            s3.putObject(b -> b.bucket(bucket).key(object(to)), RequestBody.empty());
-          } else if (content.size() == 1) {
-            copyWhole(content.getFirst(), object(to));
-          } else {
-            compose(content, object(to));
-          }
-          deleteKey(from);
-          return null;
-        });
+    io(() -> {
+      List<Piece> pieces = pieces(from);
+      if (pieces.isEmpty()) {
+        throw new BlobNotFoundException(from);
+      }
+      List<Piece> content = pieces.stream().filter(p -> p.size() > 0).toList();
+      if (content.isEmpty()) {
+        s3.putObject(b -> b.bucket(bucket).key(object(to)), RequestBody.empty());
+      } else if (content.size() == 1) {
+        copyWhole(content.getFirst(), object(to));
+      } else {
+        compose(content, object(to));
+      }
+      deleteKey(from);
+      return null;
+    });
   }
 
   @Override
@@ -298,30 +294,28 @@ public final class S3BlobDriver implements BlobDriver {
   @Override
   public int deleteAll(String prefix) throws IOException {
     check(prefix);
-    return io(
-        () -> {
-          List<String> objects =
-              listObjects(directory(prefix)).stream().map(S3Object::key).toList();
-          Set<String> keys = new LinkedHashSet<>();
-          for (String object : objects) {
-            keys.add(logicalKey(object));
-          }
-          deleteObjects(objects);
-          return keys.size(); // keys, not objects: a segmented key counts once
-        });
+    return io(() -> {
+      List<String> objects =
+          listObjects(directory(prefix)).stream().map(S3Object::key).toList();
+      Set<String> keys = new LinkedHashSet<>();
+      for (String object : objects) {
+        keys.add(logicalKey(object));
+      }
+      deleteObjects(objects);
+      return keys.size(); // keys, not objects: a segmented key counts once
+    });
   }
 
   @Override
   public List<String> list(String prefix) throws IOException {
     check(prefix);
-    return io(
-        () -> {
-          Set<String> keys = new LinkedHashSet<>();
-          for (S3Object object : listObjects(directory(prefix))) {
-            keys.add(logicalKey(object.key())); // a segmented key once, by its own name
-          }
-          return List.copyOf(keys);
-        });
+    return io(() -> {
+      Set<String> keys = new LinkedHashSet<>();
+      for (S3Object object : listObjects(directory(prefix))) {
+        keys.add(logicalKey(object.key())); // a segmented key once, by its own name
+      }
+      return List.copyOf(keys);
+    });
   }
 
   @Override
@@ -484,12 +478,10 @@ public final class S3BlobDriver implements BlobDriver {
   /** Copies one object to {@code target}: CopyObject, or ranged part copies beyond the limit. */
   private void copyWhole(Piece source, String target) {
     if (source.size() <= maxCopy) {
-      s3.copyObject(
-          b ->
-              b.sourceBucket(bucket)
-                  .sourceKey(source.object())
-                  .destinationBucket(bucket)
-                  .destinationKey(target));
+      s3.copyObject(b -> b.sourceBucket(bucket)
+          .sourceKey(source.object())
+          .destinationBucket(bucket)
+          .destinationKey(target));
       return;
     }
     try (Composer composer = new Composer(target)) {
@@ -556,18 +548,15 @@ public final class S3BlobDriver implements BlobDriver {
         String range = "bytes=" + start + "-" + end;
         start = end + 1;
         int number = parts.size() + 1;
-        String etag =
-            s3.uploadPartCopy(
-                    b ->
-                        b.sourceBucket(bucket)
-                            .sourceKey(piece.object())
-                            .destinationBucket(bucket)
-                            .destinationKey(target)
-                            .uploadId(uploadId())
-                            .partNumber(number)
-                            .copySourceRange(range))
-                .copyPartResult()
-                .eTag();
+        String etag = s3.uploadPartCopy(b -> b.sourceBucket(bucket)
+                .sourceKey(piece.object())
+                .destinationBucket(bucket)
+                .destinationKey(target)
+                .uploadId(uploadId())
+                .partNumber(number)
+                .copySourceRange(range))
+            .copyPartResult()
+            .eTag();
         parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
       }
     }
@@ -581,7 +570,8 @@ public final class S3BlobDriver implements BlobDriver {
         pending = new byte[MIN_PART];
       }
       String range = "bytes=" + from + "-" + (from + length - 1);
-      try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(piece.object()).range(range))) {
+      try (InputStream in =
+          s3.getObject(b -> b.bucket(bucket).key(piece.object()).range(range))) {
         int n = in.readNBytes(pending, pendingLength, (int) length);
         if (n != length) {
           throw S3Exception.builder()
@@ -602,16 +592,14 @@ public final class S3BlobDriver implements BlobDriver {
       int number = parts.size() + 1;
       byte[] bytes = pending;
       int length = pendingLength;
-      String etag =
-          s3.uploadPart(
-                  b ->
-                      b.bucket(bucket)
-                          .key(target)
-                          .uploadId(uploadId())
-                          .partNumber(number)
-                          .contentLength((long) length),
-                  body(bytes, length))
-              .eTag();
+      String etag = s3.uploadPart(
+              b -> b.bucket(bucket)
+                  .key(target)
+                  .uploadId(uploadId())
+                  .partNumber(number)
+                  .contentLength((long) length),
+              body(bytes, length))
+          .eTag();
       parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
       pendingLength = 0;
     }
@@ -626,12 +614,8 @@ public final class S3BlobDriver implements BlobDriver {
         if (pendingLength > 0) {
           flush();
         }
-        s3.completeMultipartUpload(
-            b ->
-                b.bucket(bucket)
-                    .key(target)
-                    .uploadId(uploadId)
-                    .multipartUpload(m -> m.parts(parts)));
+        s3.completeMultipartUpload(b ->
+            b.bucket(bucket).key(target).uploadId(uploadId).multipartUpload(m -> m.parts(parts)));
       }
       completed = true;
       pending = null;
@@ -710,11 +694,10 @@ public final class S3BlobDriver implements BlobDriver {
         filled += n;
         written += n;
         if (filled == PART_SIZE) {
-          io(
-              () -> {
-                uploadPart();
-                return null;
-              });
+          io(() -> {
+            uploadPart();
+            return null;
+          });
         }
       }
     }
@@ -732,16 +715,14 @@ public final class S3BlobDriver implements BlobDriver {
       }
       int number = parts.size() + 1;
       int length = filled;
-      String etag =
-          s3.uploadPart(
-                  b ->
-                      b.bucket(bucket)
-                          .key(target)
-                          .uploadId(uploadId)
-                          .partNumber(number)
-                          .contentLength((long) length),
-                  body(buffer, length))
-              .eTag();
+      String etag = s3.uploadPart(
+              b -> b.bucket(bucket)
+                  .key(target)
+                  .uploadId(uploadId)
+                  .partNumber(number)
+                  .contentLength((long) length),
+              body(buffer, length))
+          .eTag();
       parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
       filled = 0;
     }
@@ -757,30 +738,27 @@ public final class S3BlobDriver implements BlobDriver {
         throw new ClosedChannelException();
       }
       try {
-        io(
-            () -> {
-              if (uploadId != null) {
-                if (filled > 0) {
-                  uploadPart();
-                }
-                s3.completeMultipartUpload(
-                    b ->
-                        b.bucket(bucket)
-                            .key(target)
-                            .uploadId(uploadId)
-                            .multipartUpload(m -> m.parts(parts)));
-                uploadId = null;
-              } else if (filled > 0 || putWhenEmpty) {
-                int length = filled;
-                s3.putObject(
-                    b -> b.bucket(bucket).key(target).contentLength((long) length),
-                    body(buffer, length));
-              }
-              if (replacedKey != null) {
-                deleteObjects(segments(replacedKey).stream().map(Piece::object).toList());
-              }
-              return null;
-            });
+        io(() -> {
+          if (uploadId != null) {
+            if (filled > 0) {
+              uploadPart();
+            }
+            s3.completeMultipartUpload(b -> b.bucket(bucket)
+                .key(target)
+                .uploadId(uploadId)
+                .multipartUpload(m -> m.parts(parts)));
+            uploadId = null;
+          } else if (filled > 0 || putWhenEmpty) {
+            int length = filled;
+            s3.putObject(
+                b -> b.bucket(bucket).key(target).contentLength((long) length),
+                body(buffer, length));
+          }
+          if (replacedKey != null) {
+            deleteObjects(segments(replacedKey).stream().map(Piece::object).toList());
+          }
+          return null;
+        });
       } finally {
         close();
       }

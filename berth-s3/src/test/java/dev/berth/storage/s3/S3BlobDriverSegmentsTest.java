@@ -78,10 +78,9 @@ class S3BlobDriverSegmentsTest {
 
   /** A node whose S3 calls are recorded; the bucket must exist. */
   private S3BlobDriver node(S3Calls calls) {
-    S3Client client =
-        S3BlobDriver.clientBuilder(config)
-            .overrideConfiguration(o -> o.addExecutionInterceptor(calls))
-            .build();
+    S3Client client = S3BlobDriver.clientBuilder(config)
+        .overrideConfiguration(o -> o.addExecutionInterceptor(calls))
+        .build();
     S3BlobDriver driver = new S3BlobDriver(client, config.bucket(), config.prefix());
     drivers.add(driver);
     return driver;
@@ -149,8 +148,7 @@ class S3BlobDriverSegmentsTest {
     S3BlobDriver driver = node();
     // Small runs before, between and after large segments; an empty segment; a run whose
     // total crosses 5 MiB several times.
-    int[] sizes = {
-      1 * MIB, 2 * MIB + 5, 0, 6 * MIB, 100_000, 3 * MIB, 4 * MIB, 4 * MIB, 12 * MIB, 7
+    int[] sizes = {1 * MIB, 2 * MIB + 5, 0, 6 * MIB, 100_000, 3 * MIB, 4 * MIB, 4 * MIB, 12 * MIB, 7
     };
     ByteArrayOutputStream expected = new ByteArrayOutputStream();
     for (int i = 0; i < sizes.length; i++) {

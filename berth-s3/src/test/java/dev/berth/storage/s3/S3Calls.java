@@ -19,22 +19,20 @@ final class S3Calls implements ExecutionInterceptor {
   @Override
   public void afterTransmission(Context.AfterTransmission context, ExecutionAttributes attributes) {
     // Payload bytes: with aws-chunked signing, Content-Length also counts the chunk signatures.
-    long sent =
-        context
-            .httpRequest()
-            .firstMatchingHeader("x-amz-decoded-content-length")
-            .or(() -> context.httpRequest().firstMatchingHeader("Content-Length"))
-            .map(Long::parseLong)
-            .orElse(0L);
+    long sent = context
+        .httpRequest()
+        .firstMatchingHeader("x-amz-decoded-content-length")
+        .or(() -> context.httpRequest().firstMatchingHeader("Content-Length"))
+        .map(Long::parseLong)
+        .orElse(0L);
     String operation = attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
-    long received =
-        operation.equals("GetObject")
-            ? context
-                .httpResponse()
-                .firstMatchingHeader("Content-Length")
-                .map(Long::parseLong)
-                .orElse(0L)
-            : 0;
+    long received = operation.equals("GetObject")
+        ? context
+            .httpResponse()
+            .firstMatchingHeader("Content-Length")
+            .map(Long::parseLong)
+            .orElse(0L)
+        : 0;
     calls.add(new Call(operation, sent, received));
   }
 
@@ -51,7 +49,10 @@ final class S3Calls implements ExecutionInterceptor {
   }
 
   long sent(String operation) {
-    return calls.stream().filter(c -> c.operation().equals(operation)).mapToLong(Call::sent).sum();
+    return calls.stream()
+        .filter(c -> c.operation().equals(operation))
+        .mapToLong(Call::sent)
+        .sum();
   }
 
   long maxSent(String operation) {

@@ -16,13 +16,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code storage.s3} as a user writes it: in the file, from the environment, and wrong. */
 class S3ConfigTest {
   private final ConfigLoader loader = new ConfigLoader();
-  @TempDir Path directory;
+
+  @TempDir
+  Path directory;
 
   @Test
   void s3KeysLoadFromTheFileAndTheEnvironment() throws IOException {
-    Path file =
-        write(
-            """
+    Path file = write("""
             storage:
               driver: s3
               s3:
@@ -32,23 +32,21 @@ class S3ConfigTest {
                 path-style: true
             """);
 
-    BerthConfig config =
-        loader.load(
-            file,
-            Map.of("BERTH_STORAGE_S3_ACCESS_KEY", "AKIA", "BERTH_STORAGE_S3_SECRET_KEY", "hush"),
-            Map.of());
+    BerthConfig config = loader.load(
+        file,
+        Map.of("BERTH_STORAGE_S3_ACCESS_KEY", "AKIA", "BERTH_STORAGE_S3_SECRET_KEY", "hush"),
+        Map.of());
 
     assertThat(config.storage().s3())
-        .isEqualTo(
-            new BerthConfig.S3Config(
-                "http://127.0.0.1:9000",
-                "us-east-1",
-                "registry",
-                "berth/",
-                "AKIA",
-                "hush",
-                true,
-                false));
+        .isEqualTo(new BerthConfig.S3Config(
+            "http://127.0.0.1:9000",
+            "us-east-1",
+            "registry",
+            "berth/",
+            "AKIA",
+            "hush",
+            true,
+            false));
     assertThat(loader.describe(config)).contains("secret-key: '********'").doesNotContain("hush");
   }
 

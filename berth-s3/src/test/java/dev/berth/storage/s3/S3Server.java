@@ -30,12 +30,11 @@ final class S3Server implements AutoCloseable {
 
   static S3Server start() throws Exception {
     Path directory = Files.createTempDirectory("berth-s3proxy");
-    S3Proxy proxy =
-        S3Proxy.builder()
-            .blobStore(new FilesystemNio2BlobStore(directory.toRealPath().toString()))
-            .endpoint(URI.create("http://127.0.0.1:0"))
-            .awsAuthentication(AuthenticationType.AWS_V4, ACCESS_KEY, SECRET_KEY)
-            .build();
+    S3Proxy proxy = S3Proxy.builder()
+        .blobStore(new FilesystemNio2BlobStore(directory.toRealPath().toString()))
+        .endpoint(URI.create("http://127.0.0.1:0"))
+        .awsAuthentication(AuthenticationType.AWS_V4, ACCESS_KEY, SECRET_KEY)
+        .build();
     proxy.start();
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (!proxy.getState().equals("STARTED")) {

@@ -143,7 +143,9 @@ public abstract class BlobDriverContract {
       first.commit();
     }
     try (BlobWriter second = driver.writer(key, true)) {
-      assertThat(second.size()).as("an appending writer counts the bytes already there").isEqualTo(7);
+      assertThat(second.size())
+          .as("an appending writer counts the bytes already there")
+          .isEqualTo(7);
       second.write(ascii("world"));
       assertThat(second.size()).isEqualTo(12);
       second.commit();
@@ -319,7 +321,8 @@ public abstract class BlobDriverContract {
     write("uploads/ab/data", "3");
     write(BLOB, "4");
 
-    assertThat(driver.list("uploads/a")).containsExactlyInAnyOrder("uploads/a/data", "uploads/a/part/1");
+    assertThat(driver.list("uploads/a"))
+        .containsExactlyInAnyOrder("uploads/a/data", "uploads/a/part/1");
     assertThat(driver.list("uploads"))
         .containsExactlyInAnyOrder("uploads/a/data", "uploads/a/part/1", "uploads/ab/data");
     assertThat(driver.list("blobs")).containsExactly(BLOB);
@@ -337,7 +340,8 @@ public abstract class BlobDriverContract {
 
     assertThat(driver.deleteAll("uploads/a")).isEqualTo(2);
 
-    assertThat(driver.list("uploads")).as("a prefix is a directory, not a string prefix")
+    assertThat(driver.list("uploads"))
+        .as("a prefix is a directory, not a string prefix")
         .containsExactly("uploads/ab/data");
     assertThat(driver.stat("uploads/a/data")).isEmpty();
     assertThat(driver.deleteAll("uploads/a")).as("deleting again").isZero();
@@ -355,16 +359,15 @@ public abstract class BlobDriverContract {
       String key = "uploads/concurrent-" + i + "/data";
       byte[] chunk = new byte[16 * 1024];
       Arrays.fill(chunk, (byte) i);
-      tasks.add(
-          () -> {
-            try (BlobWriter writer = driver.writer(key, true)) {
-              for (int n = 0; n < 64; n++) {
-                writer.write(ByteBuffer.wrap(chunk));
-              }
-              writer.commit();
-            }
-            return null;
-          });
+      tasks.add(() -> {
+        try (BlobWriter writer = driver.writer(key, true)) {
+          for (int n = 0; n < 64; n++) {
+            writer.write(ByteBuffer.wrap(chunk));
+          }
+          writer.commit();
+        }
+        return null;
+      });
     }
     runAll(tasks);
 
@@ -388,17 +391,15 @@ public abstract class BlobDriverContract {
     byte[] chunk = "0123456789abcdef".repeat(4096).getBytes(StandardCharsets.US_ASCII);
 
     try (ExecutorService executor = Executors.newSingleThreadExecutor()) {
-      Future<?> writing =
-          executor.submit(
-              () -> {
-                try (BlobWriter writer = driver.writer(upload, true)) {
-                  for (int n = 0; n < 128; n++) {
-                    writer.write(ByteBuffer.wrap(chunk));
-                  }
-                  writer.commit();
-                }
-                return null;
-              });
+      Future<?> writing = executor.submit(() -> {
+        try (BlobWriter writer = driver.writer(upload, true)) {
+          for (int n = 0; n < 128; n++) {
+            writer.write(ByteBuffer.wrap(chunk));
+          }
+          writer.commit();
+        }
+        return null;
+      });
       // Read the committed key again and again while the upload grows.
       for (int n = 0; n < 50 || !writing.isDone(); n++) {
         assertThat(read(BLOB)).isEqualTo("committed content");

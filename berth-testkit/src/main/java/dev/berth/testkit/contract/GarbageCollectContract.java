@@ -95,7 +95,8 @@ public abstract class GarbageCollectContract {
 
   private GarbageCollectRun run(Duration grace, boolean dryRun, boolean deleteUntagged) {
     GarbageCollectService service = service(grace);
-    GarbageCollectService.Options options = new GarbageCollectService.Options(dryRun, deleteUntagged);
+    GarbageCollectService.Options options =
+        new GarbageCollectService.Options(dryRun, deleteUntagged);
     GarbageCollectRun run = service.collect(service.start(options, "test"), options);
     assertThat(run.errors()).as("errors: %s", run.errorMessage()).isZero();
     assertThat(run.status()).isEqualTo(GarbageCollectRun.SUCCEEDED);
@@ -111,7 +112,8 @@ public abstract class GarbageCollectContract {
     Digest garbage = storeBlob("garbage");
     long repository = database.write(c -> repositories.getOrCreate(c, "library/alpine"));
     link(repository, linked);
-    database.write(c -> manifests.insertIfAbsent(c, repository, manifest("m", List.of(listed), List.of())));
+    database.write(
+        c -> manifests.insertIfAbsent(c, repository, manifest("m", List.of(listed), List.of())));
 
     GarbageCollectRun run = run(Duration.ZERO, false, false);
 
@@ -131,12 +133,11 @@ public abstract class GarbageCollectContract {
     Digest digest = storeBlob("recently unlinked");
     long repository = database.write(c -> repositories.getOrCreate(c, "r"));
     link(repository, digest);
-    database.write(
-        c -> {
-          blobs.unlink(c, repository, digest);
-          blobs.markUnreferenced(c, digest);
-          return null;
-        });
+    database.write(c -> {
+      blobs.unlink(c, repository, digest);
+      blobs.markUnreferenced(c, digest);
+      return null;
+    });
 
     assertThat(run(Duration.ofHours(1), false, false).blobsDeleted()).isZero();
     assertThat(state(digest)).isEqualTo(BlobState.LIVE);
@@ -154,13 +155,13 @@ public abstract class GarbageCollectContract {
     Digest orphan = digest("orphan");
     writeKey(BlobStore.blobKey(orphan), "orphan");
     long old = System.currentTimeMillis() - Duration.ofDays(2).toMillis();
-    database.write(
-        c -> {
-          uploads.insert(c, new UploadSession("expired-session", "r", old, old));
-          return null;
-        });
+    database.write(c -> {
+      uploads.insert(c, new UploadSession("expired-session", "r", old, old));
+      return null;
+    });
     writeKey(BlobStore.uploadKey("expired-session"), "partial");
-    database.write(c -> manifests.insertIfAbsent(c, repository, manifest("untagged", List.of(kept), List.of())));
+    database.write(c ->
+        manifests.insertIfAbsent(c, repository, manifest("untagged", List.of(kept), List.of())));
 
     GarbageCollectRun dry = run(Duration.ZERO, true, true);
     assertThat(state(garbage)).as("a dry run deletes nothing").isEqualTo(BlobState.LIVE);
@@ -176,23 +177,39 @@ public abstract class GarbageCollectContract {
     assertThat(real.orphansDeleted()).isEqualTo(1);
     assertThat(real.uploadsDeleted()).isEqualTo(1);
     assertThat(real.manifestsDeleted()).isEqualTo(1);
-    assertThat(real.bytesFreed()).isEqualTo("garbage".length() + "orphan".length() + "partial".length());
+    assertThat(real.bytesFreed())
+        .isEqualTo("garbage".length() + "orphan".length() + "partial".length());
     for (String list : List.of("blobs", "manifests", "uploads", "orphans")) {
       assertThat(reported(dry, list)).as(list).isEqualTo(reported(real, list));
     }
-    assertThat(List.of(dry.blobsDeleted(), dry.manifestsDeleted(), dry.uploadsDeleted(), dry.orphansDeleted(), dry.bytesFreed()))
-        .isEqualTo(List.of(real.blobsDeleted(), real.manifestsDeleted(), real.uploadsDeleted(), real.orphansDeleted(), real.bytesFreed()));
+    assertThat(List.of(
+            dry.blobsDeleted(),
+            dry.manifestsDeleted(),
+            dry.uploadsDeleted(),
+            dry.orphansDeleted(),
+            dry.bytesFreed()))
+        .isEqualTo(List.of(
+            real.blobsDeleted(),
+            real.manifestsDeleted(),
+            real.uploadsDeleted(),
+            real.orphansDeleted(),
+            real.bytesFreed()));
     assertThat(store.stat(orphan)).isEmpty();
     assertThat(store.uploadSize("expired-session")).isZero();
-    assertThat(state(kept)).as("the untagged manifest's blob is still linked").isEqualTo(BlobState.LIVE);
+    assertThat(state(kept))
+        .as("the untagged manifest's blob is still linked")
+        .isEqualTo(BlobState.LIVE);
   }
 
   @Test
   void aClaimedBlobCannotBeLinkedAndTheNextRunFinishesIt() throws IOException {
     Digest digest = storeBlob("claimed");
-    assertThat(database.write((Connection c) -> dao.claim(c, digest, Long.MAX_VALUE))).isTrue();
+    assertThat(database.write((Connection c) -> dao.claim(c, digest, Long.MAX_VALUE)))
+        .isTrue();
     assertThat(state(digest)).isEqualTo(BlobState.DELETING);
-    assertThat(database.write((Connection c) -> blobs.lockLive(c, digest))).as("mount and dedupe refuse it").isEmpty();
+    assertThat(database.write((Connection c) -> blobs.lockLive(c, digest)))
+        .as("mount and dedupe refuse it")
+        .isEmpty();
     assertThat(database.read((Connection c) -> blobs.size(c, digest))).isEmpty();
 
     // A run that stopped after its claim: the next one (even with a grace period) finishes it.
@@ -209,17 +226,14 @@ public abstract class GarbageCollectContract {
     database.write(c -> dao.claim(c, digest, Long.MAX_VALUE));
 
     // What UploadService.commit does under the digest's lock: bytes, then the row.
-    database.withDigestLock(
-        digest,
-        () -> {
-          writeKey(BlobStore.blobKey(digest), "revived");
-          return database.write(
-              c -> {
-                blobs.insertOrRevive(c, digest, "revived".length());
-                blobs.link(c, repositories.getOrCreate(c, "r"), digest);
-                return null;
-              });
-        });
+    database.withDigestLock(digest, () -> {
+      writeKey(BlobStore.blobKey(digest), "revived");
+      return database.write(c -> {
+        blobs.insertOrRevive(c, digest, "revived".length());
+        blobs.link(c, repositories.getOrCreate(c, "r"), digest);
+        return null;
+      });
+    });
 
     assertThat(state(digest)).isEqualTo(BlobState.LIVE);
     assertThat(run(Duration.ZERO, false, false).blobsDeleted()).isZero();
@@ -232,7 +246,8 @@ public abstract class GarbageCollectContract {
     long repository = database.write(c -> repositories.getOrCreate(c, "r"));
     link(repository, digest);
 
-    assertThat(database.write((Connection c) -> dao.claim(c, digest, Long.MAX_VALUE))).isFalse();
+    assertThat(database.write((Connection c) -> dao.claim(c, digest, Long.MAX_VALUE)))
+        .isFalse();
     assertThat(state(digest)).isEqualTo(BlobState.LIVE);
   }
 
@@ -242,12 +257,11 @@ public abstract class GarbageCollectContract {
   void orphanFilesAndAbandonedUploadsAreRemovedAndLiveOnesKept() throws IOException {
     long now = System.currentTimeMillis();
     long old = now - Duration.ofDays(2).toMillis();
-    database.write(
-        c -> {
-          uploads.insert(c, new UploadSession("active", "r", now, now));
-          uploads.insert(c, new UploadSession("expired", "r", old, old));
-          return null;
-        });
+    database.write(c -> {
+      uploads.insert(c, new UploadSession("active", "r", now, now));
+      uploads.insert(c, new UploadSession("expired", "r", old, old));
+      return null;
+    });
     writeKey(BlobStore.uploadKey("active"), "a");
     writeKey(BlobStore.uploadKey("expired"), "e");
     writeKey(BlobStore.uploadKey("ended-session"), "x");
@@ -281,19 +295,22 @@ public abstract class GarbageCollectContract {
     NewManifest index = manifest("index", List.of(), List.of(child.digest()));
     NewManifest subject = manifest("subject", List.of(), List.of());
     NewManifest referrer = manifestWithSubject("referrer", subject.digest());
-    database.write(
-        c -> {
-          tags.put(c, repository, "latest", manifests.insertIfAbsent(c, repository, tagged));
-          manifests.insertIfAbsent(c, repository, untagged);
-          manifests.insertIfAbsent(c, repository, child);
-          tags.put(c, repository, "multi", manifests.insertIfAbsent(c, repository, index));
-          manifests.insertIfAbsent(c, repository, subject);
-          tags.put(c, repository, "signed", manifests.insertIfAbsent(c, repository, referrer));
-          return null;
-        });
+    database.write(c -> {
+      tags.put(c, repository, "latest", manifests.insertIfAbsent(c, repository, tagged));
+      manifests.insertIfAbsent(c, repository, untagged);
+      manifests.insertIfAbsent(c, repository, child);
+      tags.put(c, repository, "multi", manifests.insertIfAbsent(c, repository, index));
+      manifests.insertIfAbsent(c, repository, subject);
+      tags.put(c, repository, "signed", manifests.insertIfAbsent(c, repository, referrer));
+      return null;
+    });
 
-    assertThat(run(Duration.ZERO, false, false).manifestsDeleted()).as("not asked").isZero();
-    assertThat(run(Duration.ofHours(1), false, true).manifestsDeleted()).as("younger than the grace period").isZero();
+    assertThat(run(Duration.ZERO, false, false).manifestsDeleted())
+        .as("not asked")
+        .isZero();
+    assertThat(run(Duration.ofHours(1), false, true).manifestsDeleted())
+        .as("younger than the grace period")
+        .isZero();
     GarbageCollectRun run = run(Duration.ZERO, false, true);
 
     assertThat(reported(run, "manifests")).containsExactly("r@" + untagged.digest());
@@ -327,38 +344,35 @@ public abstract class GarbageCollectContract {
   @Test
   void oneRunAtATimeAndASecondRequestIsRefused() throws Exception {
     Digest digest = storeBlob("held");
-    GarbageCollectJob job = new GarbageCollectJob(service(Duration.ZERO), "off", false, Clock.systemUTC()).start();
+    GarbageCollectJob job =
+        new GarbageCollectJob(service(Duration.ZERO), "off", false, Clock.systemUTC()).start();
     GarbageCollectService.Options options = new GarbageCollectService.Options(false, false);
     CountDownLatch held = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     // Another thread holds the digest's lock, so the run waits in its blob phase.
-    Thread holder =
-        Thread.ofPlatform()
-            .start(
-                () -> {
-                  try {
-                    database.withDigestLock(
-                        digest,
-                        () -> {
-                          held.countDown();
-                          try {
-                            release.await(30, TimeUnit.SECONDS);
-                          } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                          }
-                          return null;
-                        });
-                  } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                  }
-                });
+    Thread holder = Thread.ofPlatform().start(() -> {
+      try {
+        database.withDigestLock(digest, () -> {
+          held.countDown();
+          try {
+            release.await(30, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return null;
+        });
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    });
     assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
     long first;
     try {
       first = job.submit(options, "test");
       assertThat(job.runningRun()).hasValue(first);
       assertThatThrownBy(() -> job.submit(options, "test"))
-          .isInstanceOfSatisfying(RegistryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT))
+          .isInstanceOfSatisfying(
+              RegistryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFLICT))
           .hasMessageContaining("run " + first);
     } finally {
       release.countDown();
@@ -395,63 +409,55 @@ public abstract class GarbageCollectContract {
     AtomicInteger collected = new AtomicInteger();
     ExecutorService threads = Executors.newFixedThreadPool(3);
     try {
-      Future<?> uploader =
-          threads.submit(
-              () -> {
-                while (!stop.get()) {
-                  // Named as UploadService names a monolithic upload, which has no session row.
-                  String upload = "whole-" + System.currentTimeMillis() + "-" + UUID.randomUUID();
-                  writeKey(BlobStore.uploadKey(upload), "contested");
-                  database.withDigestLock(
-                      digest,
-                      () -> {
-                        store.commitUpload(upload, digest);
-                        return database.write(
-                            c -> {
-                              blobs.insertOrRevive(c, digest, "contested".length());
-                              return blobs.link(c, uploaded, digest);
-                            });
-                      });
-                  checkBytes(digest, "after an upload commit", violations);
-                  links.incrementAndGet();
-                  unlink(uploaded, digest);
-                }
-                return null;
-              });
-      Future<?> linker =
-          threads.submit(
-              () -> {
-                while (!stop.get()) {
-                  boolean linkedNow =
-                      database.write(c -> blobs.lockLive(c, digest).isPresent() && blobs.link(c, mounted, digest));
-                  if (linkedNow) {
-                    checkBytes(digest, "after a link", violations);
-                    links.incrementAndGet();
-                    unlink(mounted, digest);
-                  } else {
-                    Thread.onSpinWait();
-                  }
-                }
-                return null;
-              });
-      Future<?> collector =
-          threads.submit(
-              () -> {
-                GarbageCollectService.Options options = new GarbageCollectService.Options(false, false);
-                while (!stop.get()) {
-                  GarbageCollectRun run = service.collect(service.start(options, "test"), options);
-                  if (run.errors() > 0) {
-                    violations.add("collection error: " + run.errorMessage());
-                  }
-                  collected.addAndGet((int) run.blobsDeleted());
-                }
-                return null;
-              });
+      Future<?> uploader = threads.submit(() -> {
+        while (!stop.get()) {
+          // Named as UploadService names a monolithic upload, which has no session row.
+          String upload = "whole-" + System.currentTimeMillis() + "-" + UUID.randomUUID();
+          writeKey(BlobStore.uploadKey(upload), "contested");
+          database.withDigestLock(digest, () -> {
+            store.commitUpload(upload, digest);
+            return database.write(c -> {
+              blobs.insertOrRevive(c, digest, "contested".length());
+              return blobs.link(c, uploaded, digest);
+            });
+          });
+          checkBytes(digest, "after an upload commit", violations);
+          links.incrementAndGet();
+          unlink(uploaded, digest);
+        }
+        return null;
+      });
+      Future<?> linker = threads.submit(() -> {
+        while (!stop.get()) {
+          boolean linkedNow = database.write(
+              c -> blobs.lockLive(c, digest).isPresent() && blobs.link(c, mounted, digest));
+          if (linkedNow) {
+            checkBytes(digest, "after a link", violations);
+            links.incrementAndGet();
+            unlink(mounted, digest);
+          } else {
+            Thread.onSpinWait();
+          }
+        }
+        return null;
+      });
+      Future<?> collector = threads.submit(() -> {
+        GarbageCollectService.Options options = new GarbageCollectService.Options(false, false);
+        while (!stop.get()) {
+          GarbageCollectRun run = service.collect(service.start(options, "test"), options);
+          if (run.errors() > 0) {
+            violations.add("collection error: " + run.errorMessage());
+          }
+          collected.addAndGet((int) run.blobsDeleted());
+        }
+        return null;
+      });
       // Run for at least 3 s and until the race has happened a few times each way; a busy machine
       // gets more time (up to 30 s) rather than a test that passes without racing.
       long started = System.nanoTime();
       while (System.nanoTime() - started < 3_000_000_000L
-          || (System.nanoTime() - started < 30_000_000_000L && (links.get() < 5 || collected.get() < 5))) {
+          || (System.nanoTime() - started < 30_000_000_000L
+              && (links.get() < 5 || collected.get() < 5))) {
         Thread.sleep(100);
       }
       stop.set(true);
@@ -466,7 +472,9 @@ public abstract class GarbageCollectContract {
     assertThat(violations).isEmpty();
     assertThat(links.get()).as("links made").isPositive();
     assertThat(collected.get()).as("collections of the digest").isPositive();
-    assertThat(count("SELECT COUNT(*) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE b.state <> 'live'"))
+    assertThat(
+            count(
+                "SELECT COUNT(*) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE b.state <> 'live'"))
         .isZero();
     run(Duration.ZERO, false, false);
     assertThat(state(digest)).isNull();
@@ -484,12 +492,11 @@ public abstract class GarbageCollectContract {
   }
 
   private void unlink(long repository, Digest digest) {
-    database.write(
-        c -> {
-          blobs.unlink(c, repository, digest);
-          blobs.markUnreferenced(c, digest);
-          return null;
-        });
+    database.write(c -> {
+      blobs.unlink(c, repository, digest);
+      blobs.markUnreferenced(c, digest);
+      return null;
+    });
   }
 
   // ---- helpers ----
@@ -501,11 +508,10 @@ public abstract class GarbageCollectContract {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    database.write(
-        c -> {
-          blobs.insertOrRevive(c, digest, content.length());
-          return null;
-        });
+    database.write(c -> {
+      blobs.insertOrRevive(c, digest, content.length());
+      return null;
+    });
     return digest;
   }
 
@@ -536,20 +542,26 @@ public abstract class GarbageCollectContract {
   }
 
   private long count(String sql) {
-    return database.read(
-        (Connection c) -> {
-          try (PreparedStatement p = c.prepareStatement(sql);
-              ResultSet rs = p.executeQuery()) {
-            rs.next();
-            return rs.getLong(1);
-          }
-        });
+    return database.read((Connection c) -> {
+      try (PreparedStatement p = c.prepareStatement(sql);
+          ResultSet rs = p.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
   }
 
   private static NewManifest manifest(String seed, List<Digest> blobs, List<Digest> children) {
     byte[] content = content(seed);
     return new NewManifest(
-        Digest.sha256(sha256(content)), MediaType.OCI_MANIFEST, null, null, null, content, blobs, children);
+        Digest.sha256(sha256(content)),
+        MediaType.OCI_MANIFEST,
+        null,
+        null,
+        null,
+        content,
+        blobs,
+        children);
   }
 
   private static NewManifest manifestWithSubject(String seed, Digest subject) {
@@ -566,7 +578,8 @@ public abstract class GarbageCollectContract {
   }
 
   private static byte[] content(String seed) {
-    return ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaType.OCI_MANIFEST + "\",\"seed\":\"" + seed + "\"}")
+    return ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaType.OCI_MANIFEST + "\",\"seed\":\""
+            + seed + "\"}")
         .getBytes(StandardCharsets.UTF_8);
   }
 

@@ -77,12 +77,10 @@ public abstract class JobQueueContract {
   @AfterEach
   final void checkNothingLeftBehind() throws Exception {
     try {
-      CompletableFuture<Boolean> probe =
-          CompletableFuture.supplyAsync(
-              () -> {
-                new SqlJobQueue(database, clock).enqueue(NewJob.of("probe", "{}"));
-                return database.isHealthy();
-              });
+      CompletableFuture<Boolean> probe = CompletableFuture.supplyAsync(() -> {
+        new SqlJobQueue(database, clock).enqueue(NewJob.of("probe", "{}"));
+        return database.isHealthy();
+      });
       assertThat(probe.get(10, TimeUnit.SECONDS))
           .as("a write and a read complete after the test (no transaction or connection held)")
           .isTrue();
@@ -110,7 +108,8 @@ public abstract class JobQueueContract {
     return new SqlJobQueue(database, clock);
   }
 
-  // --- the queue -----------------------------------------------------------------------------------
+  // --- the queue
+  // -----------------------------------------------------------------------------------
 
   @Test
   void jobIsEnqueuedClaimedAndCompleted() {
@@ -128,14 +127,18 @@ public abstract class JobQueueContract {
     assertThat(claimed.job().attempts()).isEqualTo(1);
     assertThat(claimed.job().leaseOwner()).hasValue("node-1");
     assertThat(claimed.lease().expiresAt()).isEqualTo(clock.instant().plus(LEASE));
-    assertThat(queue.claim("node-2", List.of("scan"), LEASE)).as("a running job is not claimed twice").isEmpty();
+    assertThat(queue.claim("node-2", List.of("scan"), LEASE))
+        .as("a running job is not claimed twice")
+        .isEmpty();
 
     assertThat(queue.complete(claimed.lease(), "{\"vulnerabilities\":0}")).isTrue();
     Job done = queue.get(id).orElseThrow();
     assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
     assertThat(done.result()).hasValue("{\"vulnerabilities\":0}");
     assertThat(done.leaseExpiresAt()).isEmpty();
-    assertThat(queue.complete(claimed.lease(), "again")).as("a finished job is not completed twice").isFalse();
+    assertThat(queue.complete(claimed.lease(), "again"))
+        .as("a finished job is not completed twice")
+        .isFalse();
     assertThat(queue.claim("node-1", List.of("scan"), LEASE)).isEmpty();
     assertThat(queue.get(id + 1000)).isEmpty();
   }
@@ -181,15 +184,14 @@ public abstract class JobQueueContract {
       for (int t = 0; t < 8; t++) {
         SqlJobQueue mine = queues.get(t % 2);
         String nodeId = "node-" + (t % 2) + "-thread-" + t;
-        futures.add(
-            threads.submit(
-                () -> {
-                  start.await();
-                  for (Optional<ClaimedJob> c; (c = mine.claim(nodeId, List.of("scan"), LEASE)).isPresent(); ) {
-                    claimed.add(c.get().job().id());
-                  }
-                  return null;
-                }));
+        futures.add(threads.submit(() -> {
+          start.await();
+          for (Optional<ClaimedJob> c;
+              (c = mine.claim(nodeId, List.of("scan"), LEASE)).isPresent(); ) {
+            claimed.add(c.get().job().id());
+          }
+          return null;
+        }));
       }
       start.countDown();
       for (Future<?> future : futures) {
@@ -207,7 +209,8 @@ public abstract class JobQueueContract {
     SqlJobQueue nodeOne = queue();
     SqlJobQueue nodeTwo = new SqlJobQueue(node(), clock);
     long id = nodeOne.enqueue(NewJob.of("replicate", "{}"));
-    Lease lease = nodeOne.claim("node-1", List.of("replicate"), LEASE).orElseThrow().lease();
+    Lease lease =
+        nodeOne.claim("node-1", List.of("replicate"), LEASE).orElseThrow().lease();
 
     // A heartbeat keeps it: past the first expiry, node 2 still finds nothing.
     clock.advance(Duration.ofSeconds(20));
@@ -242,7 +245,8 @@ public abstract class JobQueueContract {
     assertThat(queue.claim("node-2", List.of("scan"), LEASE)).isEmpty();
     Job failed = queue.get(id).orElseThrow();
     assertThat(failed.state()).isEqualTo(JobState.FAILED);
-    assertThat(failed.error()).hasValueSatisfying(e -> assertThat(e).contains("lease of node-1 expired"));
+    assertThat(failed.error())
+        .hasValueSatisfying(e -> assertThat(e).contains("lease of node-1 expired"));
   }
 
   @Test
@@ -251,12 +255,15 @@ public abstract class JobQueueContract {
     long id = queue.enqueue(NewJob.of("scan", "{}").withMaxAttempts(2));
 
     Lease first = queue.claim("node-1", List.of("scan"), LEASE).orElseThrow().lease();
-    assertThat(queue.fail(first, "scanner unreachable", Optional.of(clock.instant().plusSeconds(10))))
+    assertThat(
+            queue.fail(first, "scanner unreachable", Optional.of(clock.instant().plusSeconds(10))))
         .hasValue(JobState.QUEUED);
     Job waiting = queue.get(id).orElseThrow();
     assertThat(waiting.state()).isEqualTo(JobState.QUEUED);
     assertThat(waiting.error()).hasValue("scanner unreachable");
-    assertThat(queue.claim("node-1", List.of("scan"), LEASE)).as("not before the retry time").isEmpty();
+    assertThat(queue.claim("node-1", List.of("scan"), LEASE))
+        .as("not before the retry time")
+        .isEmpty();
 
     clock.advance(Duration.ofSeconds(10));
     Lease second = queue.claim("node-1", List.of("scan"), LEASE).orElseThrow().lease();
@@ -283,7 +290,8 @@ public abstract class JobQueueContract {
     NewJob gc = NewJob.of("gc", "{}").withUniqueKey("gc:full");
     long id = queue.enqueue(gc);
     assertThat(queue.enqueue(gc)).as("while queued").isEqualTo(id);
-    assertThat(queue.enqueue(NewJob.of("gc", "{\"other\":true}").withUniqueKey("gc:full"))).isEqualTo(id);
+    assertThat(queue.enqueue(NewJob.of("gc", "{\"other\":true}").withUniqueKey("gc:full")))
+        .isEqualTo(id);
     long unkeyed = queue.enqueue(NewJob.of("gc", "{}"));
     assertThat(unkeyed).isNotEqualTo(id);
 
@@ -306,7 +314,8 @@ public abstract class JobQueueContract {
       List<Future<Long>> futures = new ArrayList<>();
       for (int t = 0; t < 8; t++) {
         SqlJobQueue mine = queues.get(t % 2);
-        futures.add(threads.submit(() -> mine.enqueue(NewJob.of("gc", "{}").withUniqueKey("gc:once"))));
+        futures.add(
+            threads.submit(() -> mine.enqueue(NewJob.of("gc", "{}").withUniqueKey("gc:once"))));
       }
       for (Future<Long> future : futures) {
         ids.add(future.get(30, TimeUnit.SECONDS));
@@ -342,7 +351,8 @@ public abstract class JobQueueContract {
     assertThat(queue.list(JobFilter.ALL, 0, 100)).hasSize(10);
   }
 
-  // --- the worker ----------------------------------------------------------------------------------
+  // --- the worker
+  // ----------------------------------------------------------------------------------
 
   @Test
   void workerRunsTasksKeepsTheirLeaseAliveRetriesFailuresAndStops() throws Exception {
@@ -350,35 +360,38 @@ public abstract class JobQueueContract {
     SqlJobQueue queue = new SqlJobQueue(database, real);
     AtomicInteger flakyRuns = new AtomicInteger();
     Duration lease = Duration.ofMillis(500);
-    Worker worker =
-        new Worker(
-            queue,
-            "node-1",
-            Map.of(
-                // Runs for longer than its lease: only heartbeats keep another node off it.
-                "slow", job -> {
+    Worker worker = new Worker(
+        queue,
+        "node-1",
+        Map.of(
+            // Runs for longer than its lease: only heartbeats keep another node off it.
+            "slow",
+                job -> {
                   Thread.sleep(1200);
                   return "{\"slept\":1200}";
                 },
-                "flaky", job -> {
+            "flaky",
+                job -> {
                   if (flakyRuns.incrementAndGet() == 1) {
                     throw new IllegalStateException("first run fails");
                   }
                   return "{\"run\":" + flakyRuns.get() + "}";
                 }),
-            real,
-            new Worker.Settings(lease, Duration.ofMillis(20), Duration.ZERO, 2, Duration.ofSeconds(5)));
+        real,
+        new Worker.Settings(lease, Duration.ofMillis(20), Duration.ZERO, 2, Duration.ofSeconds(5)));
     SqlJobQueue otherNode = new SqlJobQueue(node(), real);
     long slow = queue.enqueue(NewJob.of("slow", "{}"));
     long flaky = queue.enqueue(NewJob.of("flaky", "{}"));
     worker.start();
     try {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (System.nanoTime() < deadline && queue.get(slow).orElseThrow().state() == JobState.QUEUED) {
+      while (System.nanoTime() < deadline
+          && queue.get(slow).orElseThrow().state() == JobState.QUEUED) {
         Thread.sleep(5);
       }
       while (System.nanoTime() < deadline
-          && !(queue.get(slow).orElseThrow().state().isFinal() && queue.get(flaky).orElseThrow().state().isFinal())) {
+          && !(queue.get(slow).orElseThrow().state().isFinal()
+              && queue.get(flaky).orElseThrow().state().isFinal())) {
         assertThat(otherNode.claim("node-2", List.of("slow"), lease))
             .as("a job whose node is alive is never taken over")
             .isEmpty();
@@ -406,13 +419,17 @@ public abstract class JobQueueContract {
     deadNode.claim("node-1", List.of("replicate"), Duration.ofMillis(300)).orElseThrow();
 
     SqlJobQueue live = new SqlJobQueue(node(), real);
-    Worker worker =
-        new Worker(
-            live,
-            "node-2",
-            Map.of("replicate", job -> "{\"attempt\":" + job.attempts() + "}"),
-            real,
-            new Worker.Settings(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ZERO, 1, Duration.ofSeconds(5)));
+    Worker worker = new Worker(
+        live,
+        "node-2",
+        Map.of("replicate", job -> "{\"attempt\":" + job.attempts() + "}"),
+        real,
+        new Worker.Settings(
+            Duration.ofSeconds(30),
+            Duration.ofMillis(20),
+            Duration.ZERO,
+            1,
+            Duration.ofSeconds(5)));
     worker.start();
     try {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -433,17 +450,21 @@ public abstract class JobQueueContract {
     Clock real = Clock.systemUTC();
     SqlJobQueue queue = new SqlJobQueue(database, real);
     CountDownLatch started = new CountDownLatch(1);
-    Worker worker =
-        new Worker(
-            queue,
-            "node-1",
-            Map.of("forever", job -> {
-              started.countDown();
-              Thread.sleep(Long.MAX_VALUE);
-              return "";
-            }),
-            real,
-            new Worker.Settings(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ofSeconds(60), 1, Duration.ofMillis(200)));
+    Worker worker = new Worker(
+        queue,
+        "node-1",
+        Map.of("forever", job -> {
+          started.countDown();
+          Thread.sleep(Long.MAX_VALUE);
+          return "";
+        }),
+        real,
+        new Worker.Settings(
+            Duration.ofSeconds(30),
+            Duration.ofMillis(20),
+            Duration.ofSeconds(60),
+            1,
+            Duration.ofMillis(200)));
     long id = queue.enqueue(NewJob.of("forever", "{}"));
     worker.start();
     assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
@@ -452,12 +473,15 @@ public abstract class JobQueueContract {
     assertThat(Duration.ofNanos(System.nanoTime() - before)).isLessThan(Duration.ofSeconds(5));
 
     Job job = queue.get(id).orElseThrow();
-    assertThat(job.state()).as("back in the queue for another node, at once").isEqualTo(JobState.QUEUED);
+    assertThat(job.state())
+        .as("back in the queue for another node, at once")
+        .isEqualTo(JobState.QUEUED);
     assertThat(job.runAfter()).isBeforeOrEqualTo(real.instant());
     assertThat(job.error()).hasValueSatisfying(e -> assertThat(e).contains("Interrupted"));
   }
 
-  // --- the scheduler -------------------------------------------------------------------------------
+  // --- the scheduler
+  // -------------------------------------------------------------------------------
 
   @Test
   void aScheduleFiresOncePerPeriodAcrossThreeNodes() throws Exception {
@@ -484,7 +508,8 @@ public abstract class JobQueueContract {
     assertThat(fired).as("one job per firing time").doesNotHaveDuplicates();
     assertThat(fired)
         .as("every firing is a point of the schedule's grid")
-        .allSatisfy(at -> assertThat(Duration.between(first, at).toMillis() % interval.toMillis()).isZero());
+        .allSatisfy(at -> assertThat(Duration.between(first, at).toMillis() % interval.toMillis())
+            .isZero());
     assertThat(fired).first().isEqualTo(first);
     assertThat(fired).last().satisfies(at -> assertThat(at).isBefore(next));
     assertThat(periods).isGreaterThanOrEqualTo(5);
@@ -504,13 +529,17 @@ public abstract class JobQueueContract {
     clock.advance(Duration.ofSeconds(330));
     assertThat(scheduler.fireDue()).isEqualTo(1);
     assertThat(scheduler.fireDue()).isZero();
-    assertThat(scheduler.get("daily-gc").orElseThrow().nextRunAt()).isEqualTo(start.plus(Duration.ofMinutes(6)));
+    assertThat(scheduler.get("daily-gc").orElseThrow().nextRunAt())
+        .isEqualTo(start.plus(Duration.ofMinutes(6)));
     List<Job> jobs = queue().list(JobFilter.ALL.withType("gc"), 0, 10);
-    assertThat(jobs).singleElement().satisfies(j -> assertThat(j.runAfter()).isEqualTo(start.plus(Duration.ofMinutes(1))));
+    assertThat(jobs)
+        .singleElement()
+        .satisfies(j -> assertThat(j.runAfter()).isEqualTo(start.plus(Duration.ofMinutes(1))));
 
     // Defining it again (another node starting) keeps the agreed firing time.
     clock.advance(Duration.ofSeconds(10));
-    Schedule again = scheduler.define("daily-gc", "gc", "{\"deleteUntagged\":true}", Duration.ofMinutes(1));
+    Schedule again =
+        scheduler.define("daily-gc", "gc", "{\"deleteUntagged\":true}", Duration.ofMinutes(1));
     assertThat(again.nextRunAt()).isEqualTo(start.plus(Duration.ofMinutes(6)));
     assertThat(again.payload()).isEqualTo("{\"deleteUntagged\":true}");
     assertThat(scheduler.list()).extracting(Schedule::name).containsExactly("daily-gc");

@@ -77,18 +77,18 @@ public abstract class MetadataContract {
   @BeforeEach
   final void open() {
     database = openDatabase();
-    assertThat(database.read((Connection c) -> repositories.list(c, null, 10))).as("a new database is empty").isEmpty();
+    assertThat(database.read((Connection c) -> repositories.list(c, null, 10)))
+        .as("a new database is empty")
+        .isEmpty();
   }
 
   @AfterEach
   final void checkNothingLeftBehind() throws Exception {
     try {
-      CompletableFuture<Boolean> probe =
-          CompletableFuture.supplyAsync(
-              () -> {
-                database.write(c -> repositories.findId(c, "probe"));
-                return database.isHealthy();
-              });
+      CompletableFuture<Boolean> probe = CompletableFuture.supplyAsync(() -> {
+        database.write(c -> repositories.findId(c, "probe"));
+        return database.isHealthy();
+      });
       assertThat(probe.get(10, TimeUnit.SECONDS))
           .as("a write and a read complete after the test (no transaction or connection held)")
           .isTrue();
@@ -111,8 +111,10 @@ public abstract class MetadataContract {
 
     assertThat(again).isEqualTo(first);
     assertThat(other).isNotEqualTo(first);
-    assertThat(database.read((Connection c) -> repositories.findId(c, "library/alpine"))).hasValue(first);
-    assertThat(database.read((Connection c) -> repositories.findId(c, "library/nothing"))).isEmpty();
+    assertThat(database.read((Connection c) -> repositories.findId(c, "library/alpine")))
+        .hasValue(first);
+    assertThat(database.read((Connection c) -> repositories.findId(c, "library/nothing")))
+        .isEmpty();
   }
 
   @Test
@@ -133,8 +135,10 @@ public abstract class MetadataContract {
       database.write(c -> repositories.getOrCreate(c, name));
     }
 
-    assertThat(database.read((Connection c) -> repositories.list(c, null, 2))).containsExactly("a", "b");
-    assertThat(database.read((Connection c) -> repositories.list(c, "b", 2))).containsExactly("c", "d");
+    assertThat(database.read((Connection c) -> repositories.list(c, null, 2)))
+        .containsExactly("a", "b");
+    assertThat(database.read((Connection c) -> repositories.list(c, "b", 2)))
+        .containsExactly("c", "d");
     assertThat(database.read((Connection c) -> repositories.list(c, "d", 2))).containsExactly("e");
     assertThat(database.read((Connection c) -> repositories.list(c, "e", 2))).isEmpty();
     assertThat(database.read((Connection c) -> repositories.list(c, "bb", 10)))
@@ -163,14 +167,22 @@ public abstract class MetadataContract {
     database.write(c -> repositories.getOrCreate(c, "busybox"));
     database.write(c -> insertBlob(c, digest, 42));
 
-    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest))).as("before link").isEmpty();
+    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest)))
+        .as("before link")
+        .isEmpty();
     assertThat(database.write((Connection c) -> blobs.link(c, alpine, digest))).isTrue();
-    assertThat(database.write((Connection c) -> blobs.link(c, alpine, digest))).as("linked already").isFalse();
+    assertThat(database.write((Connection c) -> blobs.link(c, alpine, digest)))
+        .as("linked already")
+        .isFalse();
 
-    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest))).hasValue(42);
-    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "busybox", digest))).isEmpty();
-    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "unknown", digest))).isEmpty();
-    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest("other")))).isEmpty();
+    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest)))
+        .hasValue(42);
+    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "busybox", digest)))
+        .isEmpty();
+    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "unknown", digest)))
+        .isEmpty();
+    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest("other"))))
+        .isEmpty();
   }
 
   @Test
@@ -180,12 +192,17 @@ public abstract class MetadataContract {
     database.write(c -> insertBlob(c, digest, 42));
     database.write(c -> blobs.link(c, repository, digest));
 
-    assertThat(database.write((Connection c) -> blobs.unlink(c, repository, digest))).isTrue();
-    assertThat(database.write((Connection c) -> blobs.unlink(c, repository, digest))).isFalse();
+    assertThat(database.write((Connection c) -> blobs.unlink(c, repository, digest)))
+        .isTrue();
+    assertThat(database.write((Connection c) -> blobs.unlink(c, repository, digest)))
+        .isFalse();
 
-    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest))).isEmpty();
+    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest)))
+        .isEmpty();
     assertThat(database.read((Connection c) -> blobs.size(c, digest))).hasValue(42);
-    assertThat(database.write((Connection c) -> blobs.link(c, repository, digest))).as("link again").isTrue();
+    assertThat(database.write((Connection c) -> blobs.link(c, repository, digest)))
+        .as("link again")
+        .isTrue();
   }
 
   @Test
@@ -199,8 +216,10 @@ public abstract class MetadataContract {
 
     assertThat(database.read((Connection c) -> blobs.unlinked(c, repository, List.of(c3, b, a))))
         .containsExactly(c3, a);
-    assertThat(database.read((Connection c) -> blobs.unlinked(c, repository, List.of(b)))).isEmpty();
-    assertThat(database.read((Connection c) -> blobs.unlinked(c, repository, List.of()))).isEmpty();
+    assertThat(database.read((Connection c) -> blobs.unlinked(c, repository, List.of(b))))
+        .isEmpty();
+    assertThat(database.read((Connection c) -> blobs.unlinked(c, repository, List.of())))
+        .isEmpty();
   }
 
   @Test
@@ -209,7 +228,9 @@ public abstract class MetadataContract {
 
     assertThatThrownBy(() -> database.write(c -> blobs.link(c, repository, digest("never stored"))))
         .isInstanceOf(RegistryException.class);
-    assertThat(database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest("never stored")))).isEmpty();
+    assertThat(
+            database.read((Connection c) -> blobs.linkedSize(c, "alpine", digest("never stored"))))
+        .isEmpty();
   }
 
   // --- manifests ---------------------------------------------------------------------------------
@@ -218,13 +239,14 @@ public abstract class MetadataContract {
   void manifestIsStoredWithWhatWasLearntFromIt() {
     long repository = database.write(c -> repositories.getOrCreate(c, "alpine"));
     Digest subject = digest("subject");
-    NewManifest manifest =
-        manifest("image", SBOM, subject, "{\"org.example\":\"yes\"}", List.of(digest("cfg")), List.of());
+    NewManifest manifest = manifest(
+        "image", SBOM, subject, "{\"org.example\":\"yes\"}", List.of(digest("cfg")), List.of());
 
     long id = database.write(c -> manifests.insertIfAbsent(c, repository, manifest));
 
-    StoredManifest stored =
-        database.read(c -> manifests.findByDigest(c, "alpine", manifest.digest(), true)).orElseThrow();
+    StoredManifest stored = database
+        .read(c -> manifests.findByDigest(c, "alpine", manifest.digest(), true))
+        .orElseThrow();
     assertThat(stored.id()).isEqualTo(id);
     assertThat(stored.digest()).isEqualTo(manifest.digest());
     assertThat(stored.mediaType()).isEqualTo(MediaType.OCI_MANIFEST);
@@ -234,11 +256,13 @@ public abstract class MetadataContract {
     assertThat(stored.annotationsJson()).isEqualTo("{\"org.example\":\"yes\"}");
     assertThat(stored.content()).isEqualTo(manifest.content());
 
-    StoredManifest withoutContent =
-        database.read(c -> manifests.findByDigest(c, "alpine", manifest.digest(), false)).orElseThrow();
+    StoredManifest withoutContent = database
+        .read(c -> manifests.findByDigest(c, "alpine", manifest.digest(), false))
+        .orElseThrow();
     assertThat(withoutContent.content()).isNull();
     assertThat(withoutContent.size()).isEqualTo(manifest.content().length);
-    assertThat(database.read((Connection c) -> manifests.findId(c, repository, manifest.digest()))).hasValue(id);
+    assertThat(database.read((Connection c) -> manifests.findId(c, repository, manifest.digest())))
+        .hasValue(id);
   }
 
   @Test
@@ -247,8 +271,9 @@ public abstract class MetadataContract {
     NewManifest manifest = manifest("plain", null, null, null, List.of(), List.of());
     database.write(c -> manifests.insertIfAbsent(c, repository, manifest));
 
-    StoredManifest stored =
-        database.read(c -> manifests.findByDigest(c, "alpine", manifest.digest(), false)).orElseThrow();
+    StoredManifest stored = database
+        .read(c -> manifests.findByDigest(c, "alpine", manifest.digest(), false))
+        .orElseThrow();
     assertThat(stored.artifactType()).isNull();
     assertThat(stored.subject()).isNull();
     assertThat(stored.annotationsJson()).isNull();
@@ -258,24 +283,33 @@ public abstract class MetadataContract {
   void insertIfAbsentIsIdempotent() {
     long repository = database.write(c -> repositories.getOrCreate(c, "alpine"));
     NewManifest manifest = manifest("image", null, null, null, List.of(digest("cfg")), List.of());
-    NewManifest sameDigestOtherFields =
-        new NewManifest(
-            manifest.digest(), MediaType.OCI_INDEX, SBOM, null, "{}", manifest.content(),
-            List.of(digest("x")), List.of(digest("y")));
+    NewManifest sameDigestOtherFields = new NewManifest(
+        manifest.digest(),
+        MediaType.OCI_INDEX,
+        SBOM,
+        null,
+        "{}",
+        manifest.content(),
+        List.of(digest("x")),
+        List.of(digest("y")));
 
     long first = database.write(c -> manifests.insertIfAbsent(c, repository, manifest));
     long second = database.write(c -> manifests.insertIfAbsent(c, repository, manifest));
-    long third = database.write(c -> manifests.insertIfAbsent(c, repository, sameDigestOtherFields));
+    long third =
+        database.write(c -> manifests.insertIfAbsent(c, repository, sameDigestOtherFields));
 
     assertThat(second).isEqualTo(first);
     assertThat(third).isEqualTo(first);
-    StoredManifest stored =
-        database.read(c -> manifests.findByDigest(c, "alpine", manifest.digest(), false)).orElseThrow();
+    StoredManifest stored = database
+        .read(c -> manifests.findByDigest(c, "alpine", manifest.digest(), false))
+        .orElseThrow();
     assertThat(stored.mediaType()).as("the first push wins").isEqualTo(MediaType.OCI_MANIFEST);
     assertThat(stored.artifactType()).isNull();
     assertThat(count("SELECT COUNT(*) FROM manifests")).isEqualTo(1);
-    assertThat(count("SELECT COUNT(*) FROM manifest_blobs WHERE manifest_id = ?", first)).isEqualTo(1);
-    assertThat(count("SELECT COUNT(*) FROM manifest_references WHERE parent_id = ?", first)).isZero();
+    assertThat(count("SELECT COUNT(*) FROM manifest_blobs WHERE manifest_id = ?", first))
+        .isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM manifest_references WHERE parent_id = ?", first))
+        .isZero();
   }
 
   @Test
@@ -285,12 +319,17 @@ public abstract class MetadataContract {
     NewManifest manifest = manifest("shared", null, null, null, List.of(), List.of());
 
     long inAlpine = database.write(c -> manifests.insertIfAbsent(c, alpine, manifest));
-    assertThat(database.read((Connection c) -> manifests.findByDigest(c, "busybox", manifest.digest(), false))).isEmpty();
-    assertThat(database.read((Connection c) -> manifests.findId(c, busybox, manifest.digest()))).isEmpty();
+    assertThat(database.read(
+            (Connection c) -> manifests.findByDigest(c, "busybox", manifest.digest(), false)))
+        .isEmpty();
+    assertThat(database.read((Connection c) -> manifests.findId(c, busybox, manifest.digest())))
+        .isEmpty();
 
     long inBusybox = database.write(c -> manifests.insertIfAbsent(c, busybox, manifest));
     assertThat(inBusybox).isNotEqualTo(inAlpine);
-    assertThat(database.read((Connection c) -> manifests.findByDigest(c, "nothing", manifest.digest(), false))).isEmpty();
+    assertThat(database.read(
+            (Connection c) -> manifests.findByDigest(c, "nothing", manifest.digest(), false)))
+        .isEmpty();
   }
 
   @Test
@@ -298,40 +337,55 @@ public abstract class MetadataContract {
     long repository = database.write(c -> repositories.getOrCreate(c, "alpine"));
     Digest layer = digest("layer");
     Digest child = digest("child");
-    NewManifest manifest =
-        manifest("dupes", null, null, null, List.of(layer, digest("cfg"), layer), List.of(child, child));
+    NewManifest manifest = manifest(
+        "dupes", null, null, null, List.of(layer, digest("cfg"), layer), List.of(child, child));
 
     long id = database.write(c -> manifests.insertIfAbsent(c, repository, manifest));
 
-    assertThat(count("SELECT COUNT(*) FROM manifest_blobs WHERE manifest_id = ?", id)).isEqualTo(2);
-    assertThat(count("SELECT COUNT(*) FROM manifest_references WHERE parent_id = ?", id)).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM manifest_blobs WHERE manifest_id = ?", id))
+        .isEqualTo(2);
+    assertThat(count("SELECT COUNT(*) FROM manifest_references WHERE parent_id = ?", id))
+        .isEqualTo(1);
   }
 
   @Test
   void deletingAManifestDeletesItsTagsAndReferences() {
     long repository = database.write(c -> repositories.getOrCreate(c, "alpine"));
-    NewManifest doomed =
-        manifest("doomed", null, null, null, List.of(digest("cfg"), digest("layer")), List.of(digest("child")));
+    NewManifest doomed = manifest(
+        "doomed",
+        null,
+        null,
+        null,
+        List.of(digest("cfg"), digest("layer")),
+        List.of(digest("child")));
     NewManifest kept = manifest("kept", null, null, null, List.of(digest("cfg")), List.of());
     long doomedId = database.write(c -> manifests.insertIfAbsent(c, repository, doomed));
     long keptId = database.write(c -> manifests.insertIfAbsent(c, repository, kept));
-    database.write(
-        c -> {
-          tags.put(c, repository, "latest", doomedId);
-          tags.put(c, repository, "v1", doomedId);
-          tags.put(c, repository, "stable", keptId);
-          return null;
-        });
+    database.write(c -> {
+      tags.put(c, repository, "latest", doomedId);
+      tags.put(c, repository, "v1", doomedId);
+      tags.put(c, repository, "stable", keptId);
+      return null;
+    });
 
-    assertThat(database.write((Connection c) -> manifests.delete(c, repository, doomed.digest()))).isTrue();
-    assertThat(database.write((Connection c) -> manifests.delete(c, repository, doomed.digest()))).isFalse();
+    assertThat(database.write((Connection c) -> manifests.delete(c, repository, doomed.digest())))
+        .isTrue();
+    assertThat(database.write((Connection c) -> manifests.delete(c, repository, doomed.digest())))
+        .isFalse();
 
-    assertThat(database.read((Connection c) -> manifests.findByDigest(c, "alpine", doomed.digest(), false))).isEmpty();
-    assertThat(database.read((Connection c) -> manifests.findByTag(c, "alpine", "latest", false))).isEmpty();
-    assertThat(database.read((Connection c) -> tags.list(c, repository, null, 100))).containsExactly("stable");
-    assertThat(count("SELECT COUNT(*) FROM manifest_blobs WHERE manifest_id = ?", doomedId)).isZero();
-    assertThat(count("SELECT COUNT(*) FROM manifest_references WHERE parent_id = ?", doomedId)).isZero();
-    assertThat(count("SELECT COUNT(*) FROM manifest_blobs WHERE manifest_id = ?", keptId)).isEqualTo(1);
+    assertThat(database.read(
+            (Connection c) -> manifests.findByDigest(c, "alpine", doomed.digest(), false)))
+        .isEmpty();
+    assertThat(database.read((Connection c) -> manifests.findByTag(c, "alpine", "latest", false)))
+        .isEmpty();
+    assertThat(database.read((Connection c) -> tags.list(c, repository, null, 100)))
+        .containsExactly("stable");
+    assertThat(count("SELECT COUNT(*) FROM manifest_blobs WHERE manifest_id = ?", doomedId))
+        .isZero();
+    assertThat(count("SELECT COUNT(*) FROM manifest_references WHERE parent_id = ?", doomedId))
+        .isZero();
+    assertThat(count("SELECT COUNT(*) FROM manifest_blobs WHERE manifest_id = ?", keptId))
+        .isEqualTo(1);
     assertThat(database.read((Connection c) -> manifests.findByTag(c, "alpine", "stable", false)))
         .map(StoredManifest::id)
         .hasValue(keptId);
@@ -347,7 +401,9 @@ public abstract class MetadataContract {
 
     database.write(c -> manifests.delete(c, alpine, manifest.digest()));
 
-    assertThat(database.read((Connection c) -> manifests.findByDigest(c, "busybox", manifest.digest(), false))).isPresent();
+    assertThat(database.read(
+            (Connection c) -> manifests.findByDigest(c, "busybox", manifest.digest(), false)))
+        .isPresent();
   }
 
   @Test
@@ -358,9 +414,12 @@ public abstract class MetadataContract {
     Digest missingA = digest("missing a");
     Digest missingB = digest("missing b");
 
-    assertThat(database.read((Connection c) -> manifests.absent(c, repository, List.of(missingB, present.digest(), missingA))))
+    assertThat(database.read((Connection c) ->
+            manifests.absent(c, repository, List.of(missingB, present.digest(), missingA))))
         .containsExactly(missingB, missingA);
-    assertThat(database.read((Connection c) -> manifests.absent(c, repository, List.of(present.digest())))).isEmpty();
+    assertThat(database.read(
+            (Connection c) -> manifests.absent(c, repository, List.of(present.digest()))))
+        .isEmpty();
   }
 
   @Test
@@ -371,17 +430,18 @@ public abstract class MetadataContract {
     Digest subject = image.digest();
     NewManifest sbom = manifest("sbom", SBOM, subject, "{\"k\":\"v\"}", List.of(), List.of());
     NewManifest signature = manifest("signature", SIGNATURE, subject, null, List.of(), List.of());
-    NewManifest unrelated = manifest("unrelated", SBOM, digest("elsewhere"), null, List.of(), List.of());
-    NewManifest otherRepository = manifest("other repository", SBOM, subject, null, List.of(), List.of());
-    database.write(
-        c -> {
-          manifests.insertIfAbsent(c, alpine, image);
-          manifests.insertIfAbsent(c, alpine, sbom);
-          manifests.insertIfAbsent(c, alpine, signature);
-          manifests.insertIfAbsent(c, alpine, unrelated);
-          manifests.insertIfAbsent(c, busybox, otherRepository);
-          return null;
-        });
+    NewManifest unrelated =
+        manifest("unrelated", SBOM, digest("elsewhere"), null, List.of(), List.of());
+    NewManifest otherRepository =
+        manifest("other repository", SBOM, subject, null, List.of(), List.of());
+    database.write(c -> {
+      manifests.insertIfAbsent(c, alpine, image);
+      manifests.insertIfAbsent(c, alpine, sbom);
+      manifests.insertIfAbsent(c, alpine, signature);
+      manifests.insertIfAbsent(c, alpine, unrelated);
+      manifests.insertIfAbsent(c, busybox, otherRepository);
+      return null;
+    });
 
     List<Referrer> all = database.read(c -> manifests.referrers(c, "alpine", subject, null));
     assertThat(all).extracting(Referrer::digest).containsExactly(sbom.digest(), signature.digest());
@@ -391,11 +451,16 @@ public abstract class MetadataContract {
     assertThat(first.size()).isEqualTo(sbom.content().length);
     assertThat(first.annotationsJson()).isEqualTo("{\"k\":\"v\"}");
 
-    assertThat(database.read((Connection c) -> manifests.referrers(c, "alpine", subject, SIGNATURE)))
+    assertThat(
+            database.read((Connection c) -> manifests.referrers(c, "alpine", subject, SIGNATURE)))
         .extracting(Referrer::digest)
         .containsExactly(signature.digest());
-    assertThat(database.read((Connection c) -> manifests.referrers(c, "alpine", subject, "application/none"))).isEmpty();
-    assertThat(database.read((Connection c) -> manifests.referrers(c, "alpine", digest("no referrers"), null))).isEmpty();
+    assertThat(database.read(
+            (Connection c) -> manifests.referrers(c, "alpine", subject, "application/none")))
+        .isEmpty();
+    assertThat(database.read(
+            (Connection c) -> manifests.referrers(c, "alpine", digest("no referrers"), null)))
+        .isEmpty();
     assertThat(database.read((Connection c) -> manifests.referrers(c, "busybox", subject, null)))
         .extracting(Referrer::digest)
         .containsExactly(otherRepository.digest());
@@ -420,15 +485,20 @@ public abstract class MetadataContract {
     assertThat(findByTag("alpine", "latest")).map(StoredManifest::digest).hasValue(one.digest());
 
     database.write(c -> putTag(c, repository, "latest", twoId));
-    StoredManifest moved = database.read(c -> manifests.findByTag(c, "alpine", "latest", true)).orElseThrow();
+    StoredManifest moved =
+        database.read(c -> manifests.findByTag(c, "alpine", "latest", true)).orElseThrow();
     assertThat(moved.digest()).isEqualTo(two.digest());
     assertThat(moved.content()).isEqualTo(two.content());
-    assertThat(database.read((Connection c) -> tags.list(c, repository, null, 10))).containsExactly("latest");
+    assertThat(database.read((Connection c) -> tags.list(c, repository, null, 10)))
+        .containsExactly("latest");
 
-    assertThat(database.write((Connection c) -> tags.delete(c, repository, "latest"))).isTrue();
-    assertThat(database.write((Connection c) -> tags.delete(c, repository, "latest"))).isFalse();
+    assertThat(database.write((Connection c) -> tags.delete(c, repository, "latest")))
+        .isTrue();
+    assertThat(database.write((Connection c) -> tags.delete(c, repository, "latest")))
+        .isFalse();
     assertThat(findByTag("alpine", "latest")).isEmpty();
-    assertThat(database.read((Connection c) -> manifests.findByDigest(c, "alpine", two.digest(), false)))
+    assertThat(database.read(
+            (Connection c) -> manifests.findByDigest(c, "alpine", two.digest(), false)))
         .as("deleting a tag keeps its manifest")
         .isPresent();
   }
@@ -437,22 +507,22 @@ public abstract class MetadataContract {
   void tagsAreScopedToTheirRepository() {
     long alpine = database.write(c -> repositories.getOrCreate(c, "alpine"));
     long busybox = database.write(c -> repositories.getOrCreate(c, "busybox"));
-    long manifest =
-        database.write(c -> manifests.insertIfAbsent(c, alpine, manifest("m", null, null, null, List.of(), List.of())));
+    long manifest = database.write(c ->
+        manifests.insertIfAbsent(c, alpine, manifest("m", null, null, null, List.of(), List.of())));
     database.write(c -> putTag(c, alpine, "latest", manifest));
 
     assertThat(findByTag("busybox", "latest")).isEmpty();
     assertThat(database.read((Connection c) -> tags.list(c, busybox, null, 10))).isEmpty();
-    assertThat(database.write((Connection c) -> tags.delete(c, busybox, "latest"))).isFalse();
+    assertThat(database.write((Connection c) -> tags.delete(c, busybox, "latest")))
+        .isFalse();
     assertThat(findByTag("alpine", "latest")).isPresent();
   }
 
   @Test
   void tagsListInLexicalOrderAndPage() {
     long repository = database.write(c -> repositories.getOrCreate(c, "alpine"));
-    long manifest =
-        database.write(
-            c -> manifests.insertIfAbsent(c, repository, manifest("m", null, null, null, List.of(), List.of())));
+    long manifest = database.write(c -> manifests.insertIfAbsent(
+        c, repository, manifest("m", null, null, null, List.of(), List.of())));
     for (String tag : List.of("v1", "latest", "V2", "1.0", "_x", "v1.0-rc", "v1-rc")) {
       database.write(c -> putTag(c, repository, tag, manifest));
     }
@@ -460,12 +530,18 @@ public abstract class MetadataContract {
     // Code-point order: digits, upper case, '_', lower case; "v1" before its extensions.
     assertThat(database.read((Connection c) -> tags.list(c, repository, null, 100)))
         .containsExactly("1.0", "V2", "_x", "latest", "v1", "v1-rc", "v1.0-rc");
-    assertThat(database.read((Connection c) -> tags.list(c, repository, null, 3))).containsExactly("1.0", "V2", "_x");
-    assertThat(database.read((Connection c) -> tags.list(c, repository, "_x", 3))).containsExactly("latest", "v1", "v1-rc");
-    assertThat(database.read((Connection c) -> tags.list(c, repository, "v1-rc", 3))).containsExactly("v1.0-rc");
-    assertThat(database.read((Connection c) -> tags.list(c, repository, "v1.0-rc", 3))).isEmpty();
-    assertThat(database.read((Connection c) -> tags.list(c, repository, "m", 100))).containsExactly("v1", "v1-rc", "v1.0-rc");
-    assertThat(database.read((Connection c) -> tags.list(c, repository, null, 0))).isEmpty();
+    assertThat(database.read((Connection c) -> tags.list(c, repository, null, 3)))
+        .containsExactly("1.0", "V2", "_x");
+    assertThat(database.read((Connection c) -> tags.list(c, repository, "_x", 3)))
+        .containsExactly("latest", "v1", "v1-rc");
+    assertThat(database.read((Connection c) -> tags.list(c, repository, "v1-rc", 3)))
+        .containsExactly("v1.0-rc");
+    assertThat(database.read((Connection c) -> tags.list(c, repository, "v1.0-rc", 3)))
+        .isEmpty();
+    assertThat(database.read((Connection c) -> tags.list(c, repository, "m", 100)))
+        .containsExactly("v1", "v1-rc", "v1.0-rc");
+    assertThat(database.read((Connection c) -> tags.list(c, repository, null, 0)))
+        .isEmpty();
   }
 
   // --- upload sessions ---------------------------------------------------------------------------
@@ -494,27 +570,31 @@ public abstract class MetadataContract {
   void uploadIdsAreUnique() {
     database.write(c -> insertUpload(c, new UploadSession("same", "alpine", 1, 1)));
 
-    assertThatThrownBy(() -> database.write(c -> insertUpload(c, new UploadSession("same", "busybox", 2, 2))))
+    assertThatThrownBy(
+            () -> database.write(c -> insertUpload(c, new UploadSession("same", "busybox", 2, 2))))
         .isInstanceOf(RegistryException.class);
-    assertThat(database.read((Connection c) -> uploads.find(c, "same"))).map(UploadSession::repository).hasValue("alpine");
+    assertThat(database.read((Connection c) -> uploads.find(c, "same")))
+        .map(UploadSession::repository)
+        .hasValue("alpine");
   }
 
   @Test
   void idleSinceListsStaleSessionsOldestFirstUpToALimit() {
-    database.write(
-        c -> {
-          insertUpload(c, new UploadSession("c", "r", 100, 300));
-          insertUpload(c, new UploadSession("a", "r", 100, 100));
-          insertUpload(c, new UploadSession("fresh", "r", 100, 1_000));
-          insertUpload(c, new UploadSession("b", "r", 100, 200));
-          return null;
-        });
+    database.write(c -> {
+      insertUpload(c, new UploadSession("c", "r", 100, 300));
+      insertUpload(c, new UploadSession("a", "r", 100, 100));
+      insertUpload(c, new UploadSession("fresh", "r", 100, 1_000));
+      insertUpload(c, new UploadSession("b", "r", 100, 200));
+      return null;
+    });
 
     assertThat(database.read((Connection c) -> uploads.idleSince(c, 1_000, 10)))
         .extracting(UploadSession::id)
         .as("updated before 1000, exclusive")
         .containsExactly("a", "b", "c");
-    assertThat(database.read((Connection c) -> uploads.idleSince(c, 1_000, 2))).extracting(UploadSession::id).containsExactly("a", "b");
+    assertThat(database.read((Connection c) -> uploads.idleSince(c, 1_000, 2)))
+        .extracting(UploadSession::id)
+        .containsExactly("a", "b");
     assertThat(database.read((Connection c) -> uploads.idleSince(c, 100, 10))).isEmpty();
 
     database.write(c -> touch(c, "a", 2_000));
@@ -530,23 +610,22 @@ public abstract class MetadataContract {
     IllegalStateException failure = new IllegalStateException("the service changed its mind");
     NewManifest manifest = manifest("m", null, null, null, List.of(digest("cfg")), List.of());
 
-    assertThatThrownBy(
-            () ->
-                database.write(
-                    c -> {
-                      long repository = repositories.getOrCreate(c, "alpine");
-                      insertBlob(c, digest("cfg"), 10);
-                      blobs.link(c, repository, digest("cfg"));
-                      long id = manifests.insertIfAbsent(c, repository, manifest);
-                      tags.put(c, repository, "latest", id);
-                      insertUpload(c, new UploadSession("u", "alpine", 1, 1));
-                      throw failure;
-                    }))
+    assertThatThrownBy(() -> database.write(c -> {
+          long repository = repositories.getOrCreate(c, "alpine");
+          insertBlob(c, digest("cfg"), 10);
+          blobs.link(c, repository, digest("cfg"));
+          long id = manifests.insertIfAbsent(c, repository, manifest);
+          tags.put(c, repository, "latest", id);
+          insertUpload(c, new UploadSession("u", "alpine", 1, 1));
+          throw failure;
+        }))
         .isSameAs(failure);
 
     assertThat(database.read((Connection c) -> repositories.list(c, null, 10))).isEmpty();
     assertThat(database.read((Connection c) -> blobs.size(c, digest("cfg")))).isEmpty();
-    assertThat(database.read((Connection c) -> manifests.findByDigest(c, "alpine", manifest.digest(), false))).isEmpty();
+    assertThat(database.read(
+            (Connection c) -> manifests.findByDigest(c, "alpine", manifest.digest(), false)))
+        .isEmpty();
     assertThat(database.read((Connection c) -> uploads.find(c, "u"))).isEmpty();
     assertThat(count("SELECT COUNT(*) FROM manifest_blobs")).isZero();
     assertThat(count("SELECT COUNT(*) FROM tags")).isZero();
@@ -557,49 +636,43 @@ public abstract class MetadataContract {
   void registryExceptionPassesThroughWriteUnchanged() {
     RegistryException denied = new RegistryException(ErrorCode.DENIED, "not yours");
 
-    assertThatThrownBy(
-            () ->
-                database.write(
-                    c -> {
-                      repositories.getOrCreate(c, "alpine");
-                      throw denied;
-                    }))
+    assertThatThrownBy(() -> database.write(c -> {
+          repositories.getOrCreate(c, "alpine");
+          throw denied;
+        }))
         .isSameAs(denied);
-    assertThat(database.read((Connection c) -> repositories.findId(c, "alpine"))).isEmpty();
+    assertThat(database.read((Connection c) -> repositories.findId(c, "alpine")))
+        .isEmpty();
   }
 
   @Test
   void sqlErrorBecomesUnavailableAndRollsBack() {
-    assertThatThrownBy(
-            () ->
-                database.write(
-                    c -> {
-                      repositories.getOrCreate(c, "alpine");
-                      try (Statement s = c.createStatement()) {
-                        s.execute("SELECT * FROM no_such_table");
-                      }
-                      return null;
-                    }))
+    assertThatThrownBy(() -> database.write(c -> {
+          repositories.getOrCreate(c, "alpine");
+          try (Statement s = c.createStatement()) {
+            s.execute("SELECT * FROM no_such_table");
+          }
+          return null;
+        }))
         .isInstanceOfSatisfying(
             RegistryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE))
         .hasCauseInstanceOf(SQLException.class);
-    assertThat(database.read((Connection c) -> repositories.findId(c, "alpine"))).isEmpty();
+    assertThat(database.read((Connection c) -> repositories.findId(c, "alpine")))
+        .isEmpty();
   }
 
   @Test
   void writesCommitAfterARollback() {
-    assertThatThrownBy(
-            () ->
-                database.write(
-                    c -> {
-                      repositories.getOrCreate(c, "rolled-back");
-                      throw new IllegalStateException();
-                    }))
+    assertThatThrownBy(() -> database.write(c -> {
+          repositories.getOrCreate(c, "rolled-back");
+          throw new IllegalStateException();
+        }))
         .isInstanceOf(IllegalStateException.class);
 
     database.write(c -> repositories.getOrCreate(c, "committed"));
 
-    assertThat(database.read((Connection c) -> repositories.list(c, null, 10))).containsExactly("committed");
+    assertThat(database.read((Connection c) -> repositories.list(c, null, 10)))
+        .containsExactly("committed");
   }
 
   @Test
@@ -609,24 +682,22 @@ public abstract class MetadataContract {
     List<Callable<List<Long>>> tasks = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
       int thread = t;
-      tasks.add(
-          () -> {
-            List<Long> ids = new ArrayList<>();
-            for (int i = 0; i < writesEach; i++) {
-              int at = i;
-              String name = "thread-" + thread + "/repo-" + i;
-              ids.add(
-                  database.write(
-                      c -> {
-                        long id = repositories.getOrCreate(c, name);
-                        insertUpload(c, new UploadSession(name, name, at, at));
-                        return id;
-                      }));
-              // Reads run beside the writes and see at least this thread's own.
-              assertThat(database.read((Connection c) -> repositories.findId(c, name))).isPresent();
-            }
-            return ids;
-          });
+      tasks.add(() -> {
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < writesEach; i++) {
+          int at = i;
+          String name = "thread-" + thread + "/repo-" + i;
+          ids.add(database.write(c -> {
+            long id = repositories.getOrCreate(c, name);
+            insertUpload(c, new UploadSession(name, name, at, at));
+            return id;
+          }));
+          // Reads run beside the writes and see at least this thread's own.
+          assertThat(database.read((Connection c) -> repositories.findId(c, name)))
+              .isPresent();
+        }
+        return ids;
+      });
     }
 
     Set<Long> ids = new HashSet<>();
@@ -637,7 +708,8 @@ public abstract class MetadataContract {
     }
 
     assertThat(ids).hasSize(threads * writesEach);
-    assertThat(database.read((Connection c) -> repositories.list(c, null, 1000))).hasSize(threads * writesEach);
+    assertThat(database.read((Connection c) -> repositories.list(c, null, 1000)))
+        .hasSize(threads * writesEach);
     assertThat(count("SELECT COUNT(*) FROM uploads")).isEqualTo(threads * writesEach);
   }
 
@@ -661,9 +733,9 @@ public abstract class MetadataContract {
       String annotationsJson,
       List<Digest> blobs,
       List<Digest> children) {
-    byte[] content =
-        ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaType.OCI_MANIFEST + "\",\"seed\":\"" + seed + "\"}")
-            .getBytes(StandardCharsets.UTF_8);
+    byte[] content = ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaType.OCI_MANIFEST
+            + "\",\"seed\":\"" + seed + "\"}")
+        .getBytes(StandardCharsets.UTF_8);
     return new NewManifest(
         digest(new String(content, StandardCharsets.UTF_8)),
         MediaType.OCI_MANIFEST,
@@ -677,18 +749,17 @@ public abstract class MetadataContract {
 
   /** A row count, for what no DAO reads (references kept for garbage collection). */
   protected final long count(String sql, Object... parameters) {
-    return database.read(
-        c -> {
-          try (PreparedStatement p = c.prepareStatement(sql)) {
-            for (int i = 0; i < parameters.length; i++) {
-              p.setObject(i + 1, parameters[i]);
-            }
-            try (ResultSet rs = p.executeQuery()) {
-              rs.next();
-              return rs.getLong(1);
-            }
-          }
-        });
+    return database.read(c -> {
+      try (PreparedStatement p = c.prepareStatement(sql)) {
+        for (int i = 0; i < parameters.length; i++) {
+          p.setObject(i + 1, parameters[i]);
+        }
+        try (ResultSet rs = p.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }
+    });
   }
 
   private Optional<StoredManifest> findByTag(String repository, String tag) {
@@ -700,7 +771,8 @@ public abstract class MetadataContract {
     return null;
   }
 
-  private Void putTag(Connection c, long repository, String tag, long manifest) throws SQLException {
+  private Void putTag(Connection c, long repository, String tag, long manifest)
+      throws SQLException {
     tags.put(c, repository, tag, manifest);
     return null;
   }

@@ -7,7 +7,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 
 class FsBlobDriverTest extends BlobDriverContract {
-  @TempDir Path root;
+  @TempDir
+  Path root;
 
   @Override
   protected BlobDriver newDriver() throws IOException {
