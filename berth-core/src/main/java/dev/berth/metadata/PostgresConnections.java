@@ -130,27 +130,11 @@ final class PostgresConnections implements Connections {
       return transaction(locked, work);
     }
     try (Connection connection = pool.getConnection()) {
-      connection.setAutoCommit(false);
-      transaction.set(connection);
-      try {
-        T value = work.run(connection);
-        connection.commit();
-        return value;
-      } catch (Throwable t) {
-        rollbackQuietly(connection);
-        SQLException retriable = retriable(t);
-        if (retriable != null) {
-          throw retriable;
-        }
-        throw t;
-      } finally {
-        // The pool resets auto-commit when the connection comes back, so a read gets it as usual.
-        transaction.remove();
-      }
+      return transaction(connection, work);
     }
   }
 
-  /** One attempt on the connection that holds a digest lock, which stays in auto-commit after. */
+  /** One attempt on a connection (pooled, or the one holding a digest lock); auto-commit after. */
   private <T> T transaction(Connection connection, Database.Work<T> work) throws SQLException {
     connection.setAutoCommit(false);
     transaction.set(connection);
