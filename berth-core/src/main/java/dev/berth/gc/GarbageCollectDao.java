@@ -257,6 +257,31 @@ public final class GarbageCollectDao {
     }
   }
 
+  /** Runs left {@code running} other than {@code runId}; returns how many. */
+  public int markInterruptedExcept(Connection c, long now, long runId) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE gc_runs SET status = ?, finished_at = ? WHERE status = ? AND id <> ?")) {
+      p.setString(1, GarbageCollectRun.INTERRUPTED);
+      p.setLong(2, now);
+      p.setString(3, GarbageCollectRun.RUNNING);
+      p.setLong(4, runId);
+      return p.executeUpdate();
+    }
+  }
+
+  /** Runs left {@code running}, when no job of this type is queued or running; returns how many. */
+  public int markInterruptedWithoutJob(Connection c, long now, String jobType) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE gc_runs SET status = ?, finished_at = ? WHERE status = ? AND NOT EXISTS"
+            + " (SELECT 1 FROM jobs WHERE type = ? AND state IN ('queued', 'running'))")) {
+      p.setString(1, GarbageCollectRun.INTERRUPTED);
+      p.setLong(2, now);
+      p.setString(3, GarbageCollectRun.RUNNING);
+      p.setString(4, jobType);
+      return p.executeUpdate();
+    }
+  }
+
   private static final String RUN_COLUMNS =
       "id, started_at, finished_at, dry_run, delete_untagged, trigger_source, status, blobs_deleted,"
           + " manifests_deleted, uploads_deleted, orphans_deleted, bytes_freed, errors, error_message, report";

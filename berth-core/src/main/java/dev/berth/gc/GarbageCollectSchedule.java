@@ -12,7 +12,9 @@ import java.util.Optional;
  * When scheduled runs happen ({@code gc.schedule}): {@code off} (or empty), {@code @hourly} (at
  * minute 0), {@code @daily} (at 00:00 UTC), or an interval such as {@code 6h} (the first run one
  * interval after start-up). A subset of cron on purpose: these cover what operators ask of a
- * collector, and full cron arrives with the job scheduler (issue 3).
+ * collector. On the job scheduler (decision 010) each is a fixed interval ({@link
+ * GarbageCollectJob#interval}): {@code @hourly} one hour and {@code @daily} one day from when the
+ * schedule was first defined; {@link #next} is the calendar form, kept for when schedules get one.
  */
 public sealed interface GarbageCollectSchedule {
   record Off() implements GarbageCollectSchedule {}

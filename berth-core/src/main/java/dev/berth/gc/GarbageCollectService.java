@@ -11,6 +11,8 @@ import dev.berth.metadata.UploadSession;
 import dev.berth.oci.Digest;
 import dev.berth.storage.BlobStore;
 import java.io.IOException;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,8 +43,8 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * A dry run walks the same lists and deletes nothing. Failures of single items are counted and
- * left for the next run. {@link #start} records a run and {@link #collect} executes it, so a job
- * queue can take over {@link GarbageCollectJob}'s thread without changing this class.
+ * left for the next run. {@link #start} records a run and {@link #collect} executes it; {@link
+ * GarbageCollectJob} calls them from jobs on the database job queue.
  */
 public final class GarbageCollectService {
   private static final Logger log = LoggerFactory.getLogger(GarbageCollectService.class);
@@ -93,9 +95,34 @@ public final class GarbageCollectService {
 
   /** Records a new run as running and returns its id; {@link #collect} executes it. */
   public long start(Options options, String trigger) {
+    return database.write(c -> start(c, options, trigger));
+  }
+
+  /**
+   * {@link #start} inside the caller's transaction, so that the run commits together with the job
+   * that executes it ({@link GarbageCollectJob}).
+   */
+  public long start(Connection c, Options options, String trigger) throws SQLException {
+    return dao.insertRun(c, clock.millis(), options.dryRun(), options.deleteUntagged(), trigger);
+  }
+
+  /**
+   * Marks every run left running except {@code runId} as interrupted: called when the job of run
+   * {@code runId} starts, which holds the only GC job key, so no other run can be in progress.
+   */
+  public int markInterruptedExcept(long runId) {
     long now = clock.millis();
-    return database.write(
-        c -> dao.insertRun(c, now, options.dryRun(), options.deleteUntagged(), trigger));
+    return database.write(c -> dao.markInterruptedExcept(c, now, runId));
+  }
+
+  /**
+   * Marks runs left running as interrupted unless a job of {@code jobType} is queued or running
+   * (that job finishes its run; it marks the others when it starts). One statement, so a run
+   * committed with its job meanwhile is never taken for a stale one.
+   */
+  public int markInterruptedWithoutJob(String jobType) {
+    long now = clock.millis();
+    return database.write(c -> dao.markInterruptedWithoutJob(c, now, jobType));
   }
 
   /** Marks runs a stopped process left running as interrupted (called once at start-up). */

@@ -14,6 +14,9 @@ import dev.berth.gc.GarbageCollectJob;
 import dev.berth.gc.GarbageCollectService;
 import dev.berth.http.ErrorResponses;
 import dev.berth.http.HttpServer;
+import dev.berth.jobs.Scheduler;
+import dev.berth.jobs.Worker;
+import dev.berth.jobs.sql.SqlJobQueue;
 import dev.berth.metadata.BlobDao;
 import dev.berth.metadata.Database;
 import dev.berth.metadata.ManifestDao;
@@ -26,10 +29,15 @@ import dev.berth.storage.fs.FsBlobDriver;
 import dev.berth.storage.memory.MemoryBlobDriver;
 import dev.berth.storage.s3.S3BlobDriver;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,20 +50,38 @@ public final class Berth implements AutoCloseable {
   private final Database database;
   private final BlobDriver driver;
   private final HttpServer http;
-  private final GarbageCollectJob gc;
+  /** This node's job worker and scheduler; null in read-only mode or when off. */
+  private final Worker worker;
+
+  private final Scheduler scheduler;
 
   private Berth(
       FileChannel lockChannel,
       Database database,
       BlobDriver driver,
       HttpServer http,
-      GarbageCollectJob gc) {
+      Worker worker,
+      Scheduler scheduler) {
     this.lockChannel = lockChannel;
     this.database = database;
     this.driver = driver;
     this.http = http;
-    this.gc = gc;
+    this.worker = worker;
+    this.scheduler = scheduler;
   }
+
+  /**
+   * The worker's settings: a collection holds its job for 30 s between heartbeats; two loops, so
+   * that a schedule firing during a long collection is answered (skipped) at once rather than
+   * queued behind it; a stop lets a running collection finish for 5 s, after which its job is
+   * queued again and the next claim (here after a restart, or on another node) finishes it.
+   */
+  static final Worker.Settings WORKER = new Worker.Settings(
+      Duration.ofSeconds(30),
+      Duration.ofMillis(100),
+      Duration.ofSeconds(10),
+      2,
+      Duration.ofSeconds(5));
 
   public static Berth start(BerthConfig config) throws Exception {
     Path dataDir = Files.createDirectories(Path.of(config.dataDir()));
@@ -71,6 +97,8 @@ public final class Berth implements AutoCloseable {
     BlobDriver driver = null;
     HttpServer http = null;
     Database database = null;
+    Worker worker = null;
+    Scheduler scheduler = null;
     try {
       driver = openDriver(config);
       BlobDriver storage = driver;
@@ -100,20 +128,31 @@ public final class Berth implements AutoCloseable {
       BlobStore store = new BlobStore(driver);
       registry.complete(registry(config, database, store, json));
       GarbageCollectService collector = garbageCollector(config, database, store, json.mapper());
-      // Read-only means nothing is deleted either: no scheduled runs, and the API refuses them.
-      String schedule = config.server().readOnly() ? "off" : config.gc().schedule();
-      GarbageCollectJob gc = new GarbageCollectJob(
-              collector, schedule, config.gc().deleteUntagged(), Clock.systemUTC())
-          .start();
+      SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
+      GarbageCollectJob gc = new GarbageCollectJob(collector, database, queue);
+      // Read-only means nothing is deleted either: no worker, no schedule, the API refuses runs.
+      if (!config.server().readOnly()) {
+        String nodeId = nodeId(dataDir);
+        gc.start(nodeId);
+        worker = new Worker(queue, nodeId, gc.tasks(), Clock.systemUTC(), WORKER);
+        worker.start();
+        scheduler = gcSchedule(config, database, queue, gc);
+      }
       admin.complete(
           new AdminHandler(gc, collector, json.mapper(), config.server().readOnly()));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
-      return new Berth(lockChannel, database, driver, http, gc);
+      return new Berth(lockChannel, database, driver, http, worker, scheduler);
     } catch (Exception | Error e) {
       registry.completeExceptionally(e);
       admin.completeExceptionally(e);
+      if (scheduler != null) {
+        scheduler.close();
+      }
+      if (worker != null) {
+        worker.close();
+      }
       if (http != null) {
         try {
           http.close();
@@ -132,6 +171,53 @@ public final class Berth implements AutoCloseable {
       lockChannel.close();
       throw e;
     }
+  }
+
+  /**
+   * Defines the cluster-wide GC schedule ({@code gc.schedule} as a fixed interval) and starts this
+   * node's scheduler loop; with {@code off}, removes the schedule and returns null. The schedule
+   * is one row for the cluster: the node that starts last decides its interval.
+   */
+  static Scheduler gcSchedule(
+      BerthConfig config, Database database, SqlJobQueue queue, GarbageCollectJob gc) {
+    Optional<Duration> interval = GarbageCollectJob.interval(config.gc().schedule());
+    Duration poll =
+        interval.filter(d -> d.compareTo(Duration.ofSeconds(1)) < 0).orElse(Duration.ofSeconds(1));
+    Scheduler scheduler = new Scheduler(database, queue, Clock.systemUTC(), poll);
+    if (interval.isEmpty()) {
+      scheduler.remove(GarbageCollectJob.SCHEDULE);
+      return null;
+    }
+    scheduler.define(
+        GarbageCollectJob.SCHEDULE,
+        GarbageCollectJob.SCHEDULED,
+        gc.schedulePayload(config.gc().deleteUntagged()),
+        interval.get());
+    scheduler.start();
+    return scheduler;
+  }
+
+  /**
+   * This node's name on the job queue, kept in the data directory ({@code node-id}) so that a
+   * restarted process knows the jobs its previous one held (one process per data directory).
+   */
+  static String nodeId(Path dataDir) throws IOException {
+    Path file = dataDir.resolve("node-id");
+    if (Files.exists(file)) {
+      String id = Files.readString(file, StandardCharsets.UTF_8).strip();
+      if (!id.isEmpty()) {
+        return id;
+      }
+    }
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = "node";
+    }
+    String id = host + "-" + UUID.randomUUID().toString().substring(0, 8);
+    Files.writeString(file, id + "\n", StandardCharsets.UTF_8);
+    return id;
   }
 
   /** The blob driver {@code storage.driver} names. */
@@ -239,7 +325,14 @@ public final class Berth implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
-      gc.close();
+      // Jobs first (gracefully: a running collection gets the worker's stop grace), then HTTP,
+      // and the database last.
+      if (scheduler != null) {
+        scheduler.close();
+      }
+      if (worker != null) {
+        worker.close();
+      }
       http.close();
     } finally {
       database.close();

@@ -256,6 +256,11 @@ public final class SqlJobQueue implements JobQueue {
     });
   }
 
+  /** {@link #get} on a connection inside the caller's transaction (it sees that transaction's jobs). */
+  public Optional<Job> get(Connection c, long id) throws SQLException {
+    return find(c, id);
+  }
+
   @Override
   public Optional<Job> get(long id) {
     return database.read(c -> find(c, id));

@@ -10,6 +10,9 @@ import dev.berth.gc.GarbageCollectDao;
 import dev.berth.gc.GarbageCollectJob;
 import dev.berth.gc.GarbageCollectRun;
 import dev.berth.gc.GarbageCollectService;
+import dev.berth.jobs.Scheduler;
+import dev.berth.jobs.Worker;
+import dev.berth.jobs.sql.SqlJobQueue;
 import dev.berth.metadata.BlobDao;
 import dev.berth.metadata.Database;
 import dev.berth.metadata.ManifestDao;
@@ -59,6 +62,12 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class GarbageCollectContract {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Worker.Settings WORKER = new Worker.Settings(
+      Duration.ofSeconds(30),
+      Duration.ofMillis(20),
+      Duration.ofMillis(100),
+      2,
+      Duration.ofSeconds(5));
 
   protected Database database;
   protected BlobStore store;
@@ -344,8 +353,10 @@ public abstract class GarbageCollectContract {
   @Test
   void oneRunAtATimeAndASecondRequestIsRefused() throws Exception {
     Digest digest = storeBlob("held");
-    GarbageCollectJob job =
-        new GarbageCollectJob(service(Duration.ZERO), "off", false, Clock.systemUTC()).start();
+    SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
+    GarbageCollectJob job = new GarbageCollectJob(service(Duration.ZERO), database, queue).start();
+    Worker worker = new Worker(queue, "node", job.tasks(), Clock.systemUTC(), WORKER);
+    worker.start();
     GarbageCollectService.Options options = new GarbageCollectService.Options(false, false);
     CountDownLatch held = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
@@ -382,12 +393,45 @@ public abstract class GarbageCollectContract {
     while (job.runningRun().isPresent() && System.nanoTime() < deadline) {
       Thread.sleep(10);
     }
-    job.close();
+    worker.close();
 
     GarbageCollectRun run = service(Duration.ZERO).run(first).orElseThrow();
     assertThat(run.status()).isEqualTo(GarbageCollectRun.SUCCEEDED);
     assertThat(run.blobsDeleted()).isEqualTo(1);
     assertThat(state(digest)).isNull();
+  }
+
+  @Test
+  void aScheduleStartsRunsOnItsOwn() throws Exception {
+    SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
+    GarbageCollectService service = service(Duration.ZERO);
+    GarbageCollectJob job = new GarbageCollectJob(service, database, queue).start();
+    Worker worker = new Worker(queue, "node", job.tasks(), Clock.systemUTC(), WORKER);
+    Scheduler scheduler = new Scheduler(database, queue, Clock.systemUTC(), Duration.ofMillis(50));
+    scheduler.define(
+        GarbageCollectJob.SCHEDULE,
+        GarbageCollectJob.SCHEDULED,
+        job.schedulePayload(false),
+        GarbageCollectJob.interval("300ms").orElseThrow());
+    worker.start();
+    scheduler.start();
+    List<GarbageCollectRun> finished;
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      do {
+        Thread.sleep(50);
+        finished = service.runs(100).stream()
+            .filter(r -> r.trigger().equals("schedule") && r.finished())
+            .toList();
+      } while (finished.size() < 2 && System.nanoTime() < deadline);
+    } finally {
+      scheduler.close();
+      worker.close();
+    }
+
+    assertThat(finished).hasSizeGreaterThanOrEqualTo(2);
+    assertThat(finished)
+        .allSatisfy(run -> assertThat(run.status()).isEqualTo(GarbageCollectRun.SUCCEEDED));
   }
 
   // ---- races ----
