@@ -24,11 +24,12 @@ public enum Dialect {
   }
 
   /**
-   * The dialect of a connection's database, for the few DML clauses that differ (row locks). The
-   * drivers cache their metadata object, so this costs no round trip.
+   * The dialect of a connection's database, for the few DML clauses that differ (row locks, the
+   * tag-page aggregate). A type check: no metadata lookup, no round trip.
    */
   public static Dialect of(Connection c) throws SQLException {
-    return "PostgreSQL".equals(c.getMetaData().getDatabaseProductName()) ? POSTGRES : SQLITE;
+    // Berth never wraps SQLite connections; PostgreSQL ones come through the pool's proxies.
+    return c.isWrapperFor(org.sqlite.SQLiteConnection.class) ? SQLITE : POSTGRES;
   }
 
   /**

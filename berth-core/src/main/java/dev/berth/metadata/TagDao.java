@@ -45,7 +45,7 @@ public final class TagDao {
    */
   public List<String> list(Connection c, long repositoryId, String last, int limit)
       throws SQLException {
-    if (c.isWrapperFor(org.sqlite.SQLiteConnection.class)) {
+    if (Dialect.of(c) == Dialect.SQLITE) {
       try (PreparedStatement p = c.prepareStatement(
           "SELECT group_concat(name, ',') FROM"
               + " (SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?)")) {
