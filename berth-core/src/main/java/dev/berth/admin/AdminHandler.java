@@ -8,13 +8,16 @@ import dev.berth.gc.GarbageCollectJob;
 import dev.berth.gc.GarbageCollectRun;
 import dev.berth.gc.GarbageCollectService;
 import dev.berth.http.Exchange;
+import dev.berth.metadata.Database;
+import dev.berth.metadata.UsageDao;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
+import dev.berth.oci.RepositoryName;
 import java.io.IOException;
 import java.util.List;
 
 /**
- * The management API under {@code /api/v1} (so far garbage collection only). Errors use the same
+ * The management API under {@code /api/v1} (so far garbage collection and storage use). Errors use the same
  * JSON body as {@code /v2} ({@code {"errors":[{"code","message","detail"}]}}), written by {@code
  * http.ErrorResponses}.
  *
@@ -22,23 +25,43 @@ import java.util.List;
  *   POST /api/v1/gc/runs        {"dryRun":bool,"deleteUntagged":bool} → 202 {run}, Location; 409 while one runs
  *   GET  /api/v1/gc/runs        → 200 {"runs":[run…]} newest first (?n=, default 50), without "deleted"
  *   GET  /api/v1/gc/runs/{id}   → 200 {run} with "deleted" (what it deleted); 404 when unknown
+ *   GET  /api/v1/projects/{project}/gc-policy  → 200 {"project","deleteUntagged"}
+ *   PUT  /api/v1/projects/{project}/gc-policy  {"deleteUntagged":bool} → 200 the same
+ *   GET  /api/v1/projects/{project}/usage      → 200 {usage}
+ *   GET  /api/v1/repositories/{name}/usage     → 200 {usage}; 404 NAME_UNKNOWN when absent
  * </pre>
+ *
+ * A usage is {@code {"repositories","blobs","bytes","sharedBytes","uniqueBytes","manifests",
+ * "manifestBytes"}} ({@link UsageDao.Usage}). A project is the first component of a repository
+ * name ({@code library} for one-component names); its policy makes every garbage-collection run
+ * delete its untagged manifests.
  *
  * No authentication yet (issue 4): until then the API is as open as {@code /v2}.
  */
 public final class AdminHandler {
   private static final String RUNS = "/api/v1/gc/runs";
+  private static final String PROJECTS = "/api/v1/projects/";
+  private static final String REPOSITORIES = "/api/v1/repositories/";
   private static final int MAX_BODY = 64 << 10;
 
   private final GarbageCollectJob job;
   private final GarbageCollectService service;
+  private final Database database;
+  private final UsageDao usage;
   private final ObjectMapper json;
   private final boolean readOnly;
 
   public AdminHandler(
-      GarbageCollectJob job, GarbageCollectService service, ObjectMapper json, boolean readOnly) {
+      GarbageCollectJob job,
+      GarbageCollectService service,
+      Database database,
+      UsageDao usage,
+      ObjectMapper json,
+      boolean readOnly) {
     this.job = job;
     this.service = service;
+    this.database = database;
+    this.usage = usage;
     this.json = json;
     this.readOnly = readOnly;
   }
@@ -70,7 +93,95 @@ public final class AdminHandler {
       send(exchange, 200, runJson(run, true));
       return;
     }
+    if (path.startsWith(PROJECTS) && path.endsWith("/gc-policy")) {
+      String project = RepositoryName.project(
+          path.substring(PROJECTS.length(), path.length() - "/gc-policy".length()));
+      switch (exchange.method()) {
+        case "GET", "HEAD" -> sendPolicy(exchange, project);
+        case "PUT" -> putPolicy(exchange, project);
+        default -> throw notAllowed(exchange, "GET, PUT");
+      }
+      return;
+    }
+    if (path.startsWith(PROJECTS) && path.endsWith("/usage")) {
+      requireGet(exchange);
+      String project = RepositoryName.project(
+          path.substring(PROJECTS.length(), path.length() - "/usage".length()));
+      ObjectNode node = usageJson(database.read(c -> usage.project(c, project)));
+      node.put("project", project);
+      send(exchange, 200, node);
+      return;
+    }
+    if (path.startsWith(REPOSITORIES) && path.endsWith("/usage")) {
+      requireGet(exchange);
+      RepositoryName name = RepositoryName.of(path.substring(
+          REPOSITORIES.length(),
+          Math.max(REPOSITORIES.length(), path.length() - "/usage".length())));
+      UsageDao.Usage found = database
+          .read(c -> usage.repository(c, name))
+          .orElseThrow(() -> new RegistryException(
+              ErrorCode.NAME_UNKNOWN,
+              "repository name not known to registry: " + name,
+              java.util.Map.of("name", name.value())));
+      ObjectNode node = usageJson(found);
+      node.put("repository", name.value());
+      node.put("project", name.project());
+      send(exchange, 200, node);
+      return;
+    }
     throw new RegistryException(ErrorCode.NOT_FOUND, "no route for " + exchange.path());
+  }
+
+  private static void requireGet(Exchange exchange) {
+    if (!exchange.method().equals("GET") && !exchange.method().equals("HEAD")) {
+      throw notAllowed(exchange, "GET");
+    }
+  }
+
+  private void sendPolicy(Exchange exchange, String project) throws IOException {
+    ObjectNode node = json.createObjectNode();
+    node.put("project", project);
+    node.put("deleteUntagged", service.deletesUntagged(project));
+    send(exchange, 200, node);
+  }
+
+  private void putPolicy(Exchange exchange, String project) throws IOException {
+    byte[] body = exchange.readBody(MAX_BODY, ErrorCode.SIZE_INVALID);
+    if (readOnly) {
+      throw new RegistryException(ErrorCode.UNSUPPORTED, "the registry is in read-only mode");
+    }
+    JsonNode request = object(body);
+    JsonNode value = request.get("deleteUntagged");
+    if (value == null || !value.isBoolean()) {
+      throw invalid("'deleteUntagged' is required and must be true or false");
+    }
+    service.setDeletesUntagged(project, value.booleanValue());
+    sendPolicy(exchange, project);
+  }
+
+  private ObjectNode usageJson(UsageDao.Usage found) {
+    ObjectNode node = json.createObjectNode();
+    node.put("repositories", found.repositories());
+    node.put("blobs", found.blobs());
+    node.put("bytes", found.bytes());
+    node.put("sharedBytes", found.sharedBytes());
+    node.put("uniqueBytes", found.uniqueBytes());
+    node.put("manifests", found.manifests());
+    node.put("manifestBytes", found.manifestBytes());
+    return node;
+  }
+
+  private JsonNode object(byte[] body) {
+    JsonNode request;
+    try {
+      request = json.readTree(body);
+    } catch (IOException e) {
+      throw invalid("body is not JSON: " + e.getMessage());
+    }
+    if (request == null || !request.isObject()) {
+      throw invalid("body must be a JSON object");
+    }
+    return request;
   }
 
   private void submit(Exchange exchange) throws IOException {
@@ -81,15 +192,7 @@ public final class AdminHandler {
     boolean dryRun = false;
     boolean deleteUntagged = false;
     if (body.length > 0) {
-      JsonNode request;
-      try {
-        request = json.readTree(body);
-      } catch (IOException e) {
-        throw invalid("body is not JSON: " + e.getMessage());
-      }
-      if (request == null || !request.isObject()) {
-        throw invalid("body must be a JSON object");
-      }
+      JsonNode request = object(body);
       dryRun = flag(request, "dryRun");
       deleteUntagged = flag(request, "deleteUntagged");
     }
@@ -146,6 +249,7 @@ public final class AdminHandler {
     } else {
       node.putNull("finishedAt");
     }
+    node.put("linksPruned", run.linksPruned());
     node.put("blobsDeleted", run.blobsDeleted());
     node.put("manifestsDeleted", run.manifestsDeleted());
     node.put("uploadsDeleted", run.uploadsDeleted());

@@ -60,11 +60,14 @@ public record BerthConfig(
 
   /**
    * {@code gc}: online garbage collection (decision 008). {@code grace-period}: how long a blob
-   * stays after it lost its last reference; {@code schedule}: {@code off}, {@code @hourly},
-   * {@code @daily} or an interval such as {@code 6h}; {@code delete-untagged}: whether scheduled
-   * runs also delete untagged manifests.
+   * stays after it lost its last reference; {@code link-hold}: how long a blob uploaded, mounted
+   * or checked ({@code HEAD}/{@code GET}) in a repository stays linked there waiting for a
+   * manifest that lists it (decision 012); {@code schedule}: {@code off}, {@code @hourly}, {@code
+   * @daily} or an interval such as {@code 6h}; {@code delete-untagged}: whether scheduled runs
+   * also delete untagged manifests.
    */
-  public record GcConfig(Duration gracePeriod, String schedule, boolean deleteUntagged) {}
+  public record GcConfig(
+      Duration gracePeriod, Duration linkHold, String schedule, boolean deleteUntagged) {}
 
   public record LogConfig(String level, String format, boolean accessLog) {}
 
@@ -79,7 +82,7 @@ public record BerthConfig(
             new S3Config("", "us-east-1", "", "", "", "", false, false)),
         new MetadataConfig("", "", "", 16),
         new UploadsConfig(Duration.ofHours(24), 0),
-        new GcConfig(Duration.ofHours(1), "off", false),
+        new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false),
         new LogConfig("info", "plain", true));
   }
 

@@ -205,6 +205,7 @@ public final class ConfigLoader {
         "must be positive");
     require(c.uploads().chunkMinLength() >= 0, "uploads.chunk-min-length", "must not be negative");
     require(!c.gc().gracePeriod().isNegative(), "gc.grace-period", "must not be negative");
+    require(!c.gc().linkHold().isNegative(), "gc.link-hold", "must not be negative");
     require(
         isSchedule(c.gc().schedule()),
         "gc.schedule",

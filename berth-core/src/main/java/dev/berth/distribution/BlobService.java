@@ -11,7 +11,9 @@ import dev.berth.storage.BlobNotFoundException;
 import dev.berth.storage.BlobStore;
 import java.io.IOException;
 import java.nio.channels.SeekableByteChannel;
+import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -24,19 +26,60 @@ public final class BlobService {
   private final RepositoryDao repositories;
   private final BlobDao blobs;
   private final BlobStore store;
+  private final Optional<Duration> holdRefresh;
 
+  /**
+   * @param holdRefresh how old a link's hold may be before an existence check ({@code HEAD})
+   *     refreshes it (decision 012); empty on a read-only node, which takes no pushes
+   */
   public BlobService(
-      Database database, RepositoryDao repositories, BlobDao blobs, BlobStore store) {
+      Database database,
+      RepositoryDao repositories,
+      BlobDao blobs,
+      BlobStore store,
+      Optional<Duration> holdRefresh) {
     this.database = database;
     this.repositories = repositories;
     this.blobs = blobs;
     this.store = store;
+    this.holdRefresh = holdRefresh;
   }
 
-  /** The size of a blob the repository links; BLOB_UNKNOWN otherwise. */
+  /** The refresh interval for a given {@code gc.link-hold}: a quarter of it, at most 5 minutes. */
+  public static Duration holdRefresh(Duration linkHold) {
+    Duration quarter = linkHold.dividedBy(4);
+    return quarter.compareTo(Duration.ofMinutes(5)) > 0 ? Duration.ofMinutes(5) : quarter;
+  }
+
+  /** The size of a blob the repository links, for a download; BLOB_UNKNOWN otherwise. */
   public long size(RepositoryName repository, Digest digest) {
-    OptionalLong size = database.read(c -> blobs.linkedSize(c, repository.value(), digest));
-    return size.orElseThrow(() -> blobUnknown(digest));
+    return database
+        .read(c -> blobs.link(c, repository.value(), digest))
+        .orElseThrow(() -> blobUnknown(digest))
+        .size();
+  }
+
+  /**
+   * The size of a blob the repository links, for an existence check ({@code HEAD}), after which
+   * a client may skip the upload and push a manifest listing the blob. The 200 answer holds the
+   * link for {@code gc.link-hold} (decision 012): a link not held, or held since longer than the
+   * refresh interval, is refreshed first, and if garbage collection pruned it meanwhile the
+   * answer is 404 after all, so the client uploads the blob.
+   */
+  public long check(RepositoryName repository, Digest digest) {
+    BlobDao.Link link = database
+        .read(c -> blobs.link(c, repository.value(), digest))
+        .orElseThrow(() -> blobUnknown(digest));
+    if (holdRefresh.isEmpty()) {
+      return link.size();
+    }
+    long now = System.currentTimeMillis();
+    boolean held = link.usedAt() > link.listedAt()
+        && link.usedAt() >= now - holdRefresh.get().toMillis();
+    if (!held && !database.write(c -> blobs.touch(c, link.repositoryId(), digest, now))) {
+      throw blobUnknown(digest);
+    }
+    return link.size();
   }
 
   /** Opens a blob's bytes after {@link #size} said it is visible. */
@@ -75,7 +118,7 @@ public final class BlobService {
       // The live check locks the row first: garbage collection either sees this link or has
       // claimed the blob already, and then the mount falls back to an upload (decision 008).
       if (blobs.lockLive(c, digest).isEmpty()
-          || blobs.linkedSize(c, from.value(), digest).isEmpty()) {
+          || blobs.link(c, from.value(), digest).isEmpty()) {
         return false;
       }
       long repositoryId = repositories.getOrCreate(c, repository.value());

@@ -86,7 +86,7 @@ public final class ManifestService {
         manifest.requiredManifests());
     database.write(c -> {
       long repositoryId = repositories.getOrCreate(c, repository.value());
-      List<Digest> missingBlobs = blobs.unlinked(c, repositoryId, manifest.requiredBlobs());
+      List<Digest> missingBlobs = blobs.markListed(c, repositoryId, manifest.requiredBlobs());
       if (!missingBlobs.isEmpty()) {
         throw new RegistryException(
             ErrorCode.MANIFEST_BLOB_UNKNOWN,

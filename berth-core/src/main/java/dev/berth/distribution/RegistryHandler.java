@@ -177,7 +177,8 @@ public final class RegistryHandler {
 
   private void getBlob(Exchange exchange, RepositoryName repository, Digest digest)
       throws IOException {
-    long size = blobs.size(repository, digest);
+    long size =
+        exchange.isHead() ? blobs.check(repository, digest) : blobs.size(repository, digest);
     exchange.setHeader(DIGEST_HEADER, digest.toString());
     String etag = "\"" + digest + "\"";
     exchange.setHeader("ETag", etag);

@@ -27,6 +27,33 @@ public final class GarbageCollectDao {
   /** An untagged manifest nothing references. */
   public record ManifestCandidate(long id, String repository, Digest digest, long size) {}
 
+  /** A repository link garbage collection may prune (decision 012). */
+  public record LinkCandidate(long repositoryId, String repository, Digest digest) {}
+
+  /**
+   * A link is prunable when it is neither held (a client relied on it after the last manifest
+   * listing it was committed, less than {@code gc.link-hold} ago) nor within the grace period
+   * of its release. Parameters: released before, used before (the hold's cutoff).
+   */
+  private static final String LINK_PRUNABLE =
+      " rb.released_at <= ? AND (rb.used_at <= rb.listed_at OR rb.used_at <= ?)";
+
+  /** ...and no manifest of the link's repository lists the blob. */
+  private static final String LINK_UNLISTED =
+      " NOT EXISTS (SELECT 1 FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id"
+          + "   WHERE mb.digest = rb.digest AND m.repository_id = rb.repository_id)";
+
+  /**
+   * A blob that a run would collect once it has pruned the prunable links: no manifest lists it
+   * and every link to it is prunable (then none is listed either). For dry runs, which prune
+   * nothing. Parameters: unreferenced before, released before, used before.
+   */
+  private static final String UNREFERENCED_AFTER_PRUNING =
+      " NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)"
+          + " AND (CASE WHEN b.created_at > b.unreferenced_at THEN b.created_at ELSE b.unreferenced_at END) <= ?"
+          + " AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest"
+          + "   AND NOT (" + LINK_PRUNABLE + "))";
+
   private static final String UNREFERENCED =
       " NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)"
           + " AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)"
@@ -65,6 +92,94 @@ public final class GarbageCollectDao {
       }
       return candidates;
     }
+  }
+
+  /** What {@link #blobCandidates} will return once the prunable links are pruned (dry runs). */
+  public List<BlobCandidate> blobCandidatesAfterPruning(
+      Connection c, long unreferencedBefore, long releasedBefore, long usedBefore)
+      throws SQLException {
+    try (PreparedStatement p = c.prepareStatement(
+        "SELECT b.digest, b.size, b.state FROM blobs b WHERE b.state = 'deleting'"
+            + " OR (b.state = 'live' AND" + UNREFERENCED_AFTER_PRUNING + ") ORDER BY b.digest")) {
+      p.setLong(1, unreferencedBefore);
+      p.setLong(2, releasedBefore);
+      p.setLong(3, usedBefore);
+      List<BlobCandidate> candidates = new ArrayList<>();
+      try (ResultSet rs = p.executeQuery()) {
+        while (rs.next()) {
+          candidates.add(new BlobCandidate(
+              Digest.parse(rs.getString(1)), rs.getLong(2), BlobState.fromColumn(rs.getString(3))));
+        }
+      }
+      return candidates;
+    }
+  }
+
+  /** Links no manifest of their repository lists that are neither held nor in their grace period. */
+  public List<LinkCandidate> prunableLinks(Connection c, long releasedBefore, long usedBefore)
+      throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("SELECT rb.repository_id, r.name, rb.digest FROM repository_blobs rb"
+            + " JOIN repositories r ON r.id = rb.repository_id WHERE" + LINK_PRUNABLE + " AND"
+            + LINK_UNLISTED + " ORDER BY rb.repository_id, rb.digest")) {
+      p.setLong(1, releasedBefore);
+      p.setLong(2, usedBefore);
+      List<LinkCandidate> candidates = new ArrayList<>();
+      try (ResultSet rs = p.executeQuery()) {
+        while (rs.next()) {
+          candidates.add(
+              new LinkCandidate(rs.getLong(1), rs.getString(2), Digest.parse(rs.getString(3))));
+        }
+      }
+      return candidates;
+    }
+  }
+
+  /**
+   * Deletes a link if it is still prunable, and starts its blob's grace period from the link's
+   * release (the blob has had no reference through this link since). The row is locked first
+   * and re-checked in a new statement (see the class comment), so a {@code HEAD} that refreshes
+   * the link, a manifest that lists the blob (it updates the link) or a mount is either seen or
+   * waits and then finds the link gone (and answers 404: the client uploads the blob).
+   */
+  public boolean pruneLink(
+      Connection c, long repositoryId, Digest digest, long releasedBefore, long usedBefore)
+      throws SQLException {
+    long releasedAt;
+    try (PreparedStatement lock = c.prepareStatement(
+        "SELECT released_at FROM repository_blobs WHERE repository_id = ? AND digest = ?"
+            + Dialect.of(c).forUpdate())) {
+      lock.setLong(1, repositoryId);
+      lock.setString(2, digest.toString());
+      try (ResultSet rs = lock.executeQuery()) {
+        if (!rs.next()) {
+          return false;
+        }
+        releasedAt = rs.getLong(1);
+      }
+    }
+    try (PreparedStatement delete = c.prepareStatement(
+        "DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ? AND EXISTS"
+            + " (SELECT 1 FROM repository_blobs rb WHERE rb.repository_id = ? AND rb.digest = ? AND"
+            + LINK_PRUNABLE + " AND" + LINK_UNLISTED + ")")) {
+      delete.setLong(1, repositoryId);
+      delete.setString(2, digest.toString());
+      delete.setLong(3, repositoryId);
+      delete.setString(4, digest.toString());
+      delete.setLong(5, releasedBefore);
+      delete.setLong(6, usedBefore);
+      if (delete.executeUpdate() == 0) {
+        return false;
+      }
+    }
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE blobs SET unreferenced_at = ? WHERE digest = ? AND unreferenced_at < ?")) {
+      p.setLong(1, releasedAt);
+      p.setString(2, digest.toString());
+      p.setLong(3, releasedAt);
+      p.executeUpdate();
+    }
+    return true;
   }
 
   /**
@@ -202,6 +317,37 @@ public final class GarbageCollectDao {
     }
   }
 
+  // ---- project policies ----
+
+  /** Projects whose policy is to delete untagged manifests on every run. */
+  public Set<String> projectsDeletingUntagged(Connection c) throws SQLException {
+    return strings(c, "SELECT project FROM project_gc_policies WHERE delete_untagged = TRUE");
+  }
+
+  /** Whether a project's policy deletes untagged manifests (false when it has none). */
+  public boolean deletesUntagged(Connection c, String project) throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("SELECT delete_untagged FROM project_gc_policies WHERE project = ?")) {
+      p.setString(1, project);
+      try (ResultSet rs = p.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
+    }
+  }
+
+  public void setDeletesUntagged(Connection c, String project, boolean deleteUntagged, long now)
+      throws SQLException {
+    try (PreparedStatement p = c.prepareStatement(
+        "INSERT INTO project_gc_policies (project, delete_untagged, updated_at) VALUES (?, ?, ?)"
+            + " ON CONFLICT (project) DO UPDATE SET delete_untagged = excluded.delete_untagged,"
+            + " updated_at = excluded.updated_at")) {
+      p.setString(1, project);
+      p.setBoolean(2, deleteUntagged);
+      p.setLong(3, now);
+      p.executeUpdate();
+    }
+  }
+
   // ---- run history ----
 
   public long insertRun(
@@ -224,24 +370,25 @@ public final class GarbageCollectDao {
 
   public void finishRun(Connection c, GarbageCollectRun run) throws SQLException {
     try (PreparedStatement p = c.prepareStatement(
-        "UPDATE gc_runs SET finished_at = ?, status = ?, blobs_deleted = ?, manifests_deleted = ?,"
-            + " uploads_deleted = ?, orphans_deleted = ?, bytes_freed = ?, errors = ?, error_message = ?,"
-            + " report = ? WHERE id = ?")) {
+        "UPDATE gc_runs SET finished_at = ?, status = ?, links_pruned = ?, blobs_deleted = ?,"
+            + " manifests_deleted = ?, uploads_deleted = ?, orphans_deleted = ?, bytes_freed = ?,"
+            + " errors = ?, error_message = ?, report = ? WHERE id = ?")) {
       p.setLong(1, run.finishedAt());
       p.setString(2, run.status());
-      p.setLong(3, run.blobsDeleted());
-      p.setLong(4, run.manifestsDeleted());
-      p.setLong(5, run.uploadsDeleted());
-      p.setLong(6, run.orphansDeleted());
-      p.setLong(7, run.bytesFreed());
-      p.setInt(8, run.errors());
+      p.setLong(3, run.linksPruned());
+      p.setLong(4, run.blobsDeleted());
+      p.setLong(5, run.manifestsDeleted());
+      p.setLong(6, run.uploadsDeleted());
+      p.setLong(7, run.orphansDeleted());
+      p.setLong(8, run.bytesFreed());
+      p.setInt(9, run.errors());
       if (run.errorMessage() == null) {
-        p.setNull(9, Types.VARCHAR);
+        p.setNull(10, Types.VARCHAR);
       } else {
-        p.setString(9, run.errorMessage());
+        p.setString(10, run.errorMessage());
       }
-      p.setString(10, run.report());
-      p.setLong(11, run.id());
+      p.setString(11, run.report());
+      p.setLong(12, run.id());
       p.executeUpdate();
     }
   }
@@ -283,8 +430,9 @@ public final class GarbageCollectDao {
   }
 
   private static final String RUN_COLUMNS =
-      "id, started_at, finished_at, dry_run, delete_untagged, trigger_source, status, blobs_deleted,"
-          + " manifests_deleted, uploads_deleted, orphans_deleted, bytes_freed, errors, error_message, report";
+      "id, started_at, finished_at, dry_run, delete_untagged, trigger_source, status, links_pruned,"
+          + " blobs_deleted, manifests_deleted, uploads_deleted, orphans_deleted, bytes_freed, errors,"
+          + " error_message, report";
 
   /** The newest runs first. */
   public List<GarbageCollectRun> runs(Connection c, int limit) throws SQLException {
@@ -327,8 +475,9 @@ public final class GarbageCollectDao {
         rs.getLong(10),
         rs.getLong(11),
         rs.getLong(12),
-        rs.getInt(13),
-        rs.getString(14),
-        rs.getString(15));
+        rs.getLong(13),
+        rs.getInt(14),
+        rs.getString(15),
+        rs.getString(16));
   }
 }

@@ -9,7 +9,9 @@ package dev.berth.gc;
  * @param status {@code running}, {@code succeeded} (possibly with {@code errors} for single
  *     items, each left for the next run), {@code failed} (stopped early) or {@code interrupted}
  *     (the process stopped during the run)
- * @param report JSON: the digests, {@code repository@digest}s, upload ids and storage keys
+ * @param linksPruned repository links removed because no manifest of the repository lists the
+ *     blob any more (decision 012)
+ * @param report JSON: the links ({@code repository@digest}), the digests, {@code repository@digest}s, upload ids and storage keys
  *     deleted, each list capped at {@value GarbageCollectService#REPORT_LIMIT} entries
  */
 public record GarbageCollectRun(
@@ -20,6 +22,7 @@ public record GarbageCollectRun(
     boolean deleteUntagged,
     String trigger,
     String status,
+    long linksPruned,
     long blobsDeleted,
     long manifestsDeleted,
     long uploadsDeleted,

@@ -9,6 +9,7 @@ import dev.berth.metadata.Database;
 import dev.berth.metadata.UploadDao;
 import dev.berth.metadata.UploadSession;
 import dev.berth.oci.Digest;
+import dev.berth.oci.RepositoryName;
 import dev.berth.storage.BlobStore;
 import java.io.IOException;
 import java.sql.Connection;
@@ -29,6 +30,9 @@ import org.slf4j.LoggerFactory;
  *
  * <ol>
  *   <li>upload sessions idle longer than {@code uploads.expiry}: row, then bytes;
+ *   <li>repository links no manifest of their repository lists, once neither held ({@code
+ *       gc.link-hold} after a client relied on them) nor in the grace period of their release
+ *       (decision 012): per link, locked and re-checked in its transaction;
  *   <li>blobs no repository links and no manifest lists, unreferenced for longer than {@code
  *       gc.grace-period} (and those an earlier run claimed): per digest, under the digest's lock,
  *       claim (LIVE → DELETING, re-checked in the transaction), delete the bytes, delete the row
@@ -37,7 +41,7 @@ import org.slf4j.LoggerFactory;
  *       upload between its move and its row is never taken for one) and files under {@code
  *       uploads/} with no session (monolithic uploads, which have no session, once older than the
  *       expiry);
- *   <li>with {@code deleteUntagged}: manifests with no tag that no index of their repository lists
+ *   <li>with {@code deleteUntagged}, or in projects whose policy says so: manifests with no tag that no index of their repository lists
  *       and none has as subject, older than the grace period. Their blobs become collectable by
  *       the next run, so that a dry run can say exactly what this one deletes.
  * </ol>
@@ -71,6 +75,7 @@ public final class GarbageCollectService {
   private final GarbageCollectDao dao;
   private final ObjectMapper json;
   private final Duration gracePeriod;
+  private final Duration linkHold;
   private final Duration uploadExpiry;
   private final Clock clock;
 
@@ -81,6 +86,7 @@ public final class GarbageCollectService {
       GarbageCollectDao dao,
       ObjectMapper json,
       Duration gracePeriod,
+      Duration linkHold,
       Duration uploadExpiry,
       Clock clock) {
     this.database = database;
@@ -89,6 +95,7 @@ public final class GarbageCollectService {
     this.dao = dao;
     this.json = json;
     this.gracePeriod = gracePeriod;
+    this.linkHold = linkHold;
     this.uploadExpiry = uploadExpiry;
     this.clock = clock;
   }
@@ -131,6 +138,19 @@ public final class GarbageCollectService {
     return database.write(c -> dao.markInterrupted(c, now));
   }
 
+  /** Whether a project's policy deletes untagged manifests on every run. */
+  public boolean deletesUntagged(String project) {
+    return database.read(c -> dao.deletesUntagged(c, project));
+  }
+
+  public void setDeletesUntagged(String project, boolean deleteUntagged) {
+    long now = clock.millis();
+    database.write(c -> {
+      dao.setDeletesUntagged(c, project, deleteUntagged, now);
+      return null;
+    });
+  }
+
   public List<GarbageCollectRun> runs(int limit) {
     return database.read(c -> dao.runs(c, limit));
   }
@@ -149,11 +169,16 @@ public final class GarbageCollectService {
       long now = clock.millis();
       long unreferencedBefore = now - gracePeriod.toMillis();
       long idleBefore = now - uploadExpiry.toMillis();
+      long heldBefore = now - linkHold.toMillis();
       collectUploads(idleBefore, report);
-      collectBlobs(unreferencedBefore, report);
+      pruneLinks(unreferencedBefore, heldBefore, report);
+      collectBlobs(unreferencedBefore, heldBefore, report);
       collectOrphans(idleBefore, report);
-      if (options.deleteUntagged()) {
-        collectManifests(unreferencedBefore, report);
+      // Untagged manifests: everywhere when the run asks, else in projects whose policy says so.
+      Set<String> projects =
+          options.deleteUntagged() ? Set.of() : database.read(dao::projectsDeletingUntagged);
+      if (options.deleteUntagged() || !projects.isEmpty()) {
+        collectManifests(unreferencedBefore, options.deleteUntagged() ? null : projects, report);
       }
     } catch (RuntimeException | IOException e) {
       log.warn("garbage collection run {} failed: {}", runId, e.toString());
@@ -168,6 +193,7 @@ public final class GarbageCollectService {
         options.deleteUntagged(),
         started.trigger(),
         status,
+        report.links.size(),
         report.blobs.size(),
         report.manifests.size(),
         report.uploads.size(),
@@ -181,9 +207,11 @@ public final class GarbageCollectService {
       return null;
     });
     log.info(
-        "garbage collection run {}{}: {} blobs, {} manifests, {} uploads, {} orphans, {} bytes{}",
+        "garbage collection run {}{}: {} links, {} blobs, {} manifests, {} uploads, {} orphans,"
+            + " {} bytes{}",
         runId,
         options.dryRun() ? " (dry run)" : "",
+        finished.linksPruned(),
         finished.blobsDeleted(),
         finished.manifestsDeleted(),
         finished.uploadsDeleted(),
@@ -212,9 +240,28 @@ public final class GarbageCollectService {
     }
   }
 
-  private void collectBlobs(long unreferencedBefore, Report report) {
-    List<GarbageCollectDao.BlobCandidate> candidates =
-        database.read(c -> dao.blobCandidates(c, unreferencedBefore));
+  private void pruneLinks(long releasedBefore, long heldBefore, Report report) {
+    List<GarbageCollectDao.LinkCandidate> candidates =
+        database.read(c -> dao.prunableLinks(c, releasedBefore, heldBefore));
+    for (GarbageCollectDao.LinkCandidate link : candidates) {
+      try {
+        boolean pruned = report.dryRun
+            || database.write(c ->
+                dao.pruneLink(c, link.repositoryId(), link.digest(), releasedBefore, heldBefore));
+        if (pruned) {
+          report.links.add(link.repository() + "@" + link.digest());
+        }
+      } catch (RuntimeException e) {
+        report.error(e);
+      }
+    }
+  }
+
+  private void collectBlobs(long unreferencedBefore, long heldBefore, Report report) {
+    // A dry run has pruned nothing, so it asks which blobs pruning would leave unreferenced.
+    List<GarbageCollectDao.BlobCandidate> candidates = database.read(c -> report.dryRun
+        ? dao.blobCandidatesAfterPruning(c, unreferencedBefore, unreferencedBefore, heldBefore)
+        : dao.blobCandidates(c, unreferencedBefore));
     for (GarbageCollectDao.BlobCandidate candidate : candidates) {
       Digest digest = candidate.digest();
       try {
@@ -309,10 +356,15 @@ public final class GarbageCollectService {
         && database.read(c -> uploads.find(c, session)).isEmpty();
   }
 
-  private void collectManifests(long createdBefore, Report report) {
+  /** @param projects the projects to clean, or null for all */
+  private void collectManifests(long createdBefore, Set<String> projects, Report report) {
     List<GarbageCollectDao.ManifestCandidate> candidates =
         database.read(c -> dao.untaggedManifests(c, createdBefore));
     for (GarbageCollectDao.ManifestCandidate candidate : candidates) {
+      if (projects != null
+          && !projects.contains(RepositoryName.of(candidate.repository()).project())) {
+        continue;
+      }
       try {
         boolean deleted = report.dryRun
             || database.write(c -> dao.deleteUntaggedManifest(c, candidate.id(), createdBefore));
@@ -367,6 +419,7 @@ public final class GarbageCollectService {
   /** What a run deleted (or would have). */
   private static final class Report {
     final boolean dryRun;
+    final List<String> links = new ArrayList<>();
     final List<String> blobs = new ArrayList<>();
     final List<String> manifests = new ArrayList<>();
     final List<String> uploads = new ArrayList<>();
@@ -402,13 +455,15 @@ public final class GarbageCollectService {
 
     String toJson(ObjectMapper json) {
       ObjectNode root = json.createObjectNode();
+      list(root.putArray("links"), links);
       list(root.putArray("blobs"), blobs);
       list(root.putArray("manifests"), manifests);
       list(root.putArray("uploads"), uploads);
       list(root.putArray("orphans"), orphans);
       root.put(
           "truncated",
-          blobs.size() > REPORT_LIMIT
+          links.size() > REPORT_LIMIT
+              || blobs.size() > REPORT_LIMIT
               || manifests.size() > REPORT_LIMIT
               || uploads.size() > REPORT_LIMIT
               || orphans.size() > REPORT_LIMIT);

@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -84,13 +85,70 @@ public final class BlobDao {
     }
   }
 
-  /** Starts the grace period of every blob a manifest lists, before the manifest is deleted. */
+  /**
+   * Starts the grace period of every blob a manifest lists, and releases the manifest's
+   * repository links to them (decision 012), before the manifest is deleted.
+   */
   public void markUnreferencedByManifest(Connection c, long manifestId) throws SQLException {
+    long now = System.currentTimeMillis();
     try (PreparedStatement p = c.prepareStatement("UPDATE blobs SET unreferenced_at = ?"
         + " WHERE digest IN (SELECT digest FROM manifest_blobs WHERE manifest_id = ?)")) {
-      p.setLong(1, System.currentTimeMillis());
+      p.setLong(1, now);
       p.setLong(2, manifestId);
       p.executeUpdate();
+    }
+    try (PreparedStatement p = c.prepareStatement("UPDATE repository_blobs SET released_at = ?"
+        + " WHERE repository_id = (SELECT repository_id FROM manifests WHERE id = ?)"
+        + " AND digest IN (SELECT digest FROM manifest_blobs WHERE manifest_id = ?)")) {
+      p.setLong(1, now);
+      p.setLong(2, manifestId);
+      p.setLong(3, manifestId);
+      p.executeUpdate();
+    }
+  }
+
+  /**
+   * A repository's link to a blob, as an existence answer needs it.
+   *
+   * @param usedAt when a client last relied on the link ({@code repository_blobs.used_at})
+   * @param listedAt when a manifest listing the blob was last committed in the repository
+   */
+  public record Link(long repositoryId, long size, long usedAt, long listedAt) {}
+
+  /** The named repository's link to a blob, if any. */
+  public Optional<Link> link(Connection c, String repository, Digest digest) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("SELECT rb.repository_id, b.size, rb.used_at,"
+        + " rb.listed_at FROM repositories r"
+        + " JOIN repository_blobs rb ON rb.repository_id = r.id"
+        + " JOIN blobs b ON b.digest = rb.digest"
+        + " WHERE r.name = ? AND rb.digest = ?")) {
+      p.setString(1, repository);
+      p.setString(2, digest.toString());
+      try (ResultSet rs = p.executeQuery()) {
+        return rs.next()
+            ? Optional.of(new Link(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)))
+            : Optional.empty();
+      }
+    }
+  }
+
+  /**
+   * Records that a client relies on a link now (it answered 200 to a {@code HEAD} or {@code
+   * GET}); false when the link is gone (garbage collection pruned it meanwhile), which the caller
+   * must then answer as 404. The update locks the row, so it is ordered with a prune.
+   */
+  public boolean touch(Connection c, long repositoryId, Digest digest, long now)
+      throws SQLException {
+    // Strictly after the last listing, even within its millisecond: a hold taken after a
+    // manifest was pushed must not count as consumed by it.
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE repository_blobs SET used_at = CASE WHEN listed_at >= ? THEN listed_at + 1 ELSE ? END"
+            + " WHERE repository_id = ? AND digest = ?")) {
+      p.setLong(1, now);
+      p.setLong(2, now);
+      p.setLong(3, repositoryId);
+      p.setString(4, digest.toString());
+      return p.executeUpdate() > 0;
     }
   }
 
@@ -109,16 +167,27 @@ public final class BlobDao {
     }
   }
 
-  /** Links a known blob into a repository; returns false when it was linked already. */
+  /**
+   * Links a known blob into a repository for a client that is about to rely on it (an upload,
+   * a mount, a dedupe): the link is made, or its hold refreshed (decision 012).
+   *
+   * @return true when the link is new, false when it existed (and was refreshed)
+   */
   public boolean link(Connection c, long repositoryId, Digest digest) throws SQLException {
+    long now = System.currentTimeMillis();
     try (PreparedStatement p = c.prepareStatement(
-        "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?)"
+        "INSERT INTO repository_blobs (repository_id, digest, created_at, used_at) VALUES (?, ?, ?, ?)"
             + " ON CONFLICT (repository_id, digest) DO NOTHING")) {
       p.setLong(1, repositoryId);
       p.setString(2, digest.toString());
-      p.setLong(3, System.currentTimeMillis());
-      return p.executeUpdate() > 0;
+      p.setLong(3, now);
+      p.setLong(4, now);
+      if (p.executeUpdate() > 0) {
+        return true;
+      }
     }
+    touch(c, repositoryId, digest, now);
+    return false;
   }
 
   public boolean unlink(Connection c, long repositoryId, Digest digest) throws SQLException {
@@ -131,24 +200,24 @@ public final class BlobDao {
   }
 
   /**
-   * Those of {@code digests} that the repository does not link, in the order given. The links
-   * found are share-locked until the transaction ends (on PostgreSQL): a concurrent unlink waits
-   * for the manifest that relies on them to commit, so garbage collection, which needs the last
-   * link gone, then sees the manifest's reference.
+   * Records that a manifest listing {@code digests} is being committed in the repository, and
+   * returns those of them the repository does not link, in the order given. Updating the links
+   * locks them until the transaction ends: a prune by garbage collection (which locks the row
+   * and then re-checks that no manifest of the repository lists the blob) either happened before,
+   * and the blob is reported missing, or waits and then sees this manifest.
    */
-  public List<Digest> unlinked(Connection c, long repositoryId, Collection<Digest> digests)
+  public List<Digest> markListed(Connection c, long repositoryId, Collection<Digest> digests)
       throws SQLException {
     List<Digest> missing = new ArrayList<>();
-    try (PreparedStatement p =
-        c.prepareStatement("SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?"
-            + Dialect.of(c).forShare())) {
+    long now = System.currentTimeMillis();
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE repository_blobs SET listed_at = ? WHERE repository_id = ? AND digest = ?")) {
       for (Digest digest : digests) {
-        p.setLong(1, repositoryId);
-        p.setString(2, digest.toString());
-        try (ResultSet rs = p.executeQuery()) {
-          if (!rs.next()) {
-            missing.add(digest);
-          }
+        p.setLong(1, now);
+        p.setLong(2, repositoryId);
+        p.setString(3, digest.toString());
+        if (p.executeUpdate() == 0) {
+          missing.add(digest);
         }
       }
     }

@@ -30,7 +30,8 @@ final class Migrations {
   static final List<Migration> ALL = List.of(
       new Migration(1, "registry", "/db/migration/common/V1__registry.sql"),
       new Migration(2, "garbage collection", "/db/migration/common/V2__garbage_collection.sql"),
-      new Migration(3, "jobs", "/db/migration/common/V3__jobs.sql"));
+      new Migration(3, "jobs", "/db/migration/common/V3__jobs.sql"),
+      new Migration(4, "link pruning", "/db/migration/common/V4__link_pruning.sql"));
 
   private final Database database;
 

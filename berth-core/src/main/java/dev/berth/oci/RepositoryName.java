@@ -34,6 +34,27 @@ public record RepositoryName(String value) implements Comparable<RepositoryName>
     return new RepositoryName(value);
   }
 
+  /** The project of one-component names ({@code alpine} belongs to {@code library}), as in Harbor. */
+  public static final String DEFAULT_PROJECT = "library";
+
+  /** The project the repository belongs to: its first component, or {@link #DEFAULT_PROJECT}. */
+  public String project() {
+    int slash = value.indexOf('/');
+    return slash < 0 ? DEFAULT_PROJECT : value.substring(0, slash);
+  }
+
+  /** A project name: one component of the repository name grammar; NAME_INVALID otherwise. */
+  public static String project(String name) {
+    RepositoryName parsed = new RepositoryName(name);
+    if (name.indexOf('/') >= 0) {
+      throw new RegistryException(
+          ErrorCode.NAME_INVALID,
+          "a project name is one path component: " + name,
+          java.util.Map.of("name", name));
+    }
+    return parsed.value();
+  }
+
   @Override
   public int compareTo(RepositoryName other) {
     return value.compareTo(other.value);

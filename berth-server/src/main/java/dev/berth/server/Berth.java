@@ -23,6 +23,7 @@ import dev.berth.metadata.ManifestDao;
 import dev.berth.metadata.RepositoryDao;
 import dev.berth.metadata.TagDao;
 import dev.berth.metadata.UploadDao;
+import dev.berth.metadata.UsageDao;
 import dev.berth.storage.BlobDriver;
 import dev.berth.storage.BlobStore;
 import dev.berth.storage.fs.FsBlobDriver;
@@ -138,8 +139,13 @@ public final class Berth implements AutoCloseable {
         worker.start();
         scheduler = gcSchedule(config, database, queue, gc);
       }
-      admin.complete(
-          new AdminHandler(gc, collector, json.mapper(), config.server().readOnly()));
+      admin.complete(new AdminHandler(
+          gc,
+          collector,
+          database,
+          new UsageDao(),
+          json.mapper(),
+          config.server().readOnly()));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
@@ -239,6 +245,7 @@ public final class Berth implements AutoCloseable {
         new GarbageCollectDao(new BlobDao()),
         json,
         config.gc().gracePeriod(),
+        config.gc().linkHold(),
         config.uploads().expiry(),
         Clock.systemUTC());
   }
@@ -266,7 +273,14 @@ public final class Berth implements AutoCloseable {
     return new RegistryHandler(
         new ManifestService(
             database, repositories, blobs, manifests, tags, json.manifests(), json.mapper()),
-        new BlobService(database, repositories, blobs, store),
+        new BlobService(
+            database,
+            repositories,
+            blobs,
+            store,
+            config.server().readOnly()
+                ? Optional.empty()
+                : Optional.of(BlobService.holdRefresh(config.gc().linkHold()))),
         new UploadService(database, repositories, blobs, uploads, store),
         new RepositoryService(database, repositories, tags),
         json.mapper(),

@@ -165,6 +165,8 @@ final class GarbageCollectCommand {
       line.append(" (dry run: nothing deleted, these would be)");
     }
     line.append(": ")
+        .append(run.path("linksPruned").asLong())
+        .append(" repository links, ")
         .append(run.path("blobsDeleted").asLong())
         .append(" blobs, ")
         .append(run.path("manifestsDeleted").asLong())

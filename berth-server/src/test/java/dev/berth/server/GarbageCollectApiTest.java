@@ -173,6 +173,182 @@ class GarbageCollectApiTest {
   }
 
   @Test
+  void deletingAnImageFreesItsLayersAtTheNextRun() {
+    String repository = "gc/image-delete";
+    byte[] config = Content.randomConfig();
+    byte[] layer = Content.random(2500);
+    berth.pushBlob(repository, config);
+    String layerDigest = berth.pushBlob(repository, layer);
+    String manifest = berth.pushManifest(
+        repository,
+        "v1",
+        Content.OCI_MANIFEST,
+        Content.ociManifest(
+            Content.descriptor(Content.OCI_CONFIG, config),
+            Content.descriptor(Content.OCI_LAYER, layer)));
+    assertThat(berth.delete("/v2/" + repository + "/manifests/" + manifest).statusCode())
+        .isEqualTo(202);
+
+    JsonNode run = awaitRun(submit(false, false));
+
+    assertThat(strings(run.path("deleted").path("links")))
+        .contains(repository + "@" + layerDigest, repository + "@" + Content.sha256(config));
+    assertThat(strings(run.path("deleted").path("blobs")))
+        .contains(layerDigest, Content.sha256(config));
+    assertThat(berth.head("/v2/" + repository + "/blobs/" + layerDigest).statusCode())
+        .isEqualTo(404);
+    assertThat(Files.exists(blobFile(layerDigest))).isFalse();
+  }
+
+  @Test
+  void aHeadAfterTheDeleteHoldsTheLinkForTheClientsNextManifest() {
+    String repository = "gc/head-hold";
+    byte[] layer = Content.random(1800);
+    String layerDigest = berth.pushBlob(repository, layer);
+    byte[] first = Content.randomConfig();
+    berth.pushBlob(repository, first);
+    String old = berth.pushManifest(
+        repository,
+        "old",
+        Content.OCI_MANIFEST,
+        Content.ociManifest(
+            Content.descriptor(Content.OCI_CONFIG, first),
+            Content.descriptor(Content.OCI_LAYER, layer)));
+    assertThat(berth.delete("/v2/" + repository + "/manifests/" + old).statusCode())
+        .isEqualTo(202);
+
+    // A client checks the layer, skips its upload, and a collection runs before its manifest.
+    assertThat(berth.head("/v2/" + repository + "/blobs/" + layerDigest).statusCode())
+        .isEqualTo(200);
+    JsonNode run = awaitRun(submit(false, false));
+    assertThat(strings(run.path("deleted").path("blobs"))).doesNotContain(layerDigest);
+    byte[] second = Content.randomConfig();
+    berth.pushBlob(repository, second);
+    berth.pushManifest(
+        repository,
+        "new",
+        Content.OCI_MANIFEST,
+        Content.ociManifest(
+            Content.descriptor(Content.OCI_CONFIG, second),
+            Content.descriptor(Content.OCI_LAYER, layer)));
+
+    HttpResponse<byte[]> pulled = berth.get("/v2/" + repository + "/blobs/" + layerDigest);
+    assertThat(pulled.statusCode()).isEqualTo(200);
+    assertThat(Content.sha256(pulled.body())).isEqualTo(layerDigest);
+  }
+
+  @Test
+  void storageUseIsReportedPerRepositoryAndPerProject() {
+    byte[] shared = Content.random(1000);
+    byte[] own = Content.random(500);
+    byte[] configA = Content.randomConfig();
+    byte[] configB = Content.randomConfig();
+    berth.pushBlob("usage/a", configA);
+    berth.pushBlob("usage/a", shared);
+    berth.pushBlob("usage/a", own);
+    berth.pushManifest(
+        "usage/a",
+        "v1",
+        Content.OCI_MANIFEST,
+        Content.ociManifest(
+            Content.descriptor(Content.OCI_CONFIG, configA),
+            Content.descriptor(Content.OCI_LAYER, shared),
+            Content.descriptor(Content.OCI_LAYER, own)));
+    berth.pushBlob("usage/b", configB);
+    berth.pushBlob("usage/b", shared);
+    byte[] manifestB = Content.ociManifest(
+        Content.descriptor(Content.OCI_CONFIG, configB),
+        Content.descriptor(Content.OCI_LAYER, shared));
+    berth.pushManifest("usage/b", "v1", Content.OCI_MANIFEST, manifestB);
+    berth.pushBlob("elsewhere/x", own);
+
+    JsonNode a = InProcessBerth.json(expectOk(berth.get("/api/v1/repositories/usage/a/usage")));
+    assertThat(a.path("repository").asText()).isEqualTo("usage/a");
+    assertThat(a.path("project").asText()).isEqualTo("usage");
+    assertThat(a.path("blobs").asLong()).isEqualTo(3);
+    assertThat(a.path("bytes").asLong()).isEqualTo(configA.length + 1500);
+    assertThat(a.path("sharedBytes").asLong())
+        .as("shared with usage/b and elsewhere/x")
+        .isEqualTo(1500);
+    assertThat(a.path("uniqueBytes").asLong()).isEqualTo(configA.length);
+    assertThat(a.path("manifests").asLong()).isEqualTo(1);
+
+    JsonNode project = InProcessBerth.json(expectOk(berth.get("/api/v1/projects/usage/usage")));
+    assertThat(project.path("repositories").asLong()).isEqualTo(2);
+    assertThat(project.path("blobs").asLong())
+        .as("the shared layer counts once")
+        .isEqualTo(4);
+    assertThat(project.path("bytes").asLong()).isEqualTo(configA.length + configB.length + 1500);
+    assertThat(project.path("sharedBytes").asLong()).as("only with elsewhere/x").isEqualTo(500);
+    assertThat(project.path("manifests").asLong()).isEqualTo(2);
+    assertThat(project.path("manifestBytes").asLong()).isGreaterThanOrEqualTo(manifestB.length);
+
+    JsonNode empty =
+        InProcessBerth.json(expectOk(berth.get("/api/v1/projects/nothing-here/usage")));
+    assertThat(empty.path("repositories").asLong()).isZero();
+    assertThat(empty.path("bytes").asLong()).isZero();
+    HttpResponse<byte[]> unknown = berth.get("/api/v1/repositories/usage/none/usage");
+    assertThat(unknown.statusCode()).isEqualTo(404);
+    assertThat(errorCode(unknown)).isEqualTo("NAME_UNKNOWN");
+    HttpResponse<byte[]> invalid = berth.get("/api/v1/projects/Not_Valid!/usage");
+    assertThat(invalid.statusCode()).isEqualTo(400);
+    assertThat(errorCode(invalid)).isEqualTo("NAME_INVALID");
+  }
+
+  @Test
+  void aProjectPolicyMakesEveryRunDeleteItsUntaggedManifests() {
+    String policy = "/api/v1/projects/untagged-policy/gc-policy";
+    assertThat(InProcessBerth.json(expectOk(berth.get(policy)))
+            .path("deleteUntagged")
+            .asBoolean())
+        .isFalse();
+    String repository = "untagged-policy/app";
+    byte[] body = berth.image(repository);
+    String digest =
+        berth.pushManifest(repository, Content.sha256(body), Content.OCI_MANIFEST, body);
+    byte[] keptBody = berth.image("gc/untagged-kept");
+    String other = berth.pushManifest(
+        "gc/untagged-kept", Content.sha256(keptBody), Content.OCI_MANIFEST, keptBody);
+
+    HttpResponse<byte[]> set =
+        berth.put(policy, utf8("{\"deleteUntagged\":true}"), "Content-Type", "application/json");
+    assertThat(InProcessBerth.json(expectOk(set)).path("deleteUntagged").asBoolean())
+        .isTrue();
+    JsonNode run = awaitRun(submit(false, false));
+
+    assertThat(strings(run.path("deleted").path("manifests")))
+        .contains(repository + "@" + digest)
+        .doesNotContain("gc/untagged-kept@" + other);
+    assertThat(berth.get("/v2/" + repository + "/manifests/" + digest).statusCode())
+        .isEqualTo(404);
+    assertThat(berth.head("/v2/gc/untagged-kept/manifests/" + other).statusCode())
+        .isEqualTo(200);
+
+    assertThat(berth.put(policy, utf8("{\"deleteUntagged\":\"yes\"}")).statusCode())
+        .isEqualTo(400);
+    assertThat(berth.put(policy, utf8("[]")).statusCode()).isEqualTo(400);
+    HttpResponse<byte[]> method = berth.delete(policy);
+    assertThat(method.statusCode()).isEqualTo(405);
+    assertThat(method.headers().firstValue("Allow")).hasValue("GET, PUT");
+    assertThat(berth
+            .put("/api/v1/projects/a/b/gc-policy", utf8("{\"deleteUntagged\":true}"))
+            .statusCode())
+        .isEqualTo(400);
+    expectOk(berth.put(policy, utf8("{\"deleteUntagged\":false}")));
+  }
+
+  private static HttpResponse<byte[]> expectOk(HttpResponse<byte[]> response) {
+    assertThat(response.statusCode())
+        .as("%s", new String(response.body(), StandardCharsets.UTF_8))
+        .isEqualTo(200);
+    return response;
+  }
+
+  private static String errorCode(HttpResponse<byte[]> response) {
+    return InProcessBerth.json(response).path("errors").path(0).path("code").asText();
+  }
+
+  @Test
   void theCommandLineStartsARunAndWaitsForIt() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -97,13 +97,31 @@ public abstract class GarbageCollectContract {
     }
   }
 
+  /** A collector whose links are held for an hour: links made by a test stay roots. */
   private GarbageCollectService service(Duration grace) {
+    return service(grace, Duration.ofHours(1));
+  }
+
+  private GarbageCollectService service(Duration grace, Duration linkHold) {
     return new GarbageCollectService(
-        database, store, uploads, dao, JSON, grace, Duration.ofHours(24), Clock.systemUTC());
+        database,
+        store,
+        uploads,
+        dao,
+        JSON,
+        grace,
+        linkHold,
+        Duration.ofHours(24),
+        Clock.systemUTC());
   }
 
   private GarbageCollectRun run(Duration grace, boolean dryRun, boolean deleteUntagged) {
-    GarbageCollectService service = service(grace);
+    return run(grace, Duration.ofHours(1), dryRun, deleteUntagged);
+  }
+
+  private GarbageCollectRun run(
+      Duration grace, Duration linkHold, boolean dryRun, boolean deleteUntagged) {
+    GarbageCollectService service = service(grace, linkHold);
     GarbageCollectService.Options options =
         new GarbageCollectService.Options(dryRun, deleteUntagged);
     GarbageCollectRun run = service.collect(service.start(options, "test"), options);
@@ -541,6 +559,181 @@ public abstract class GarbageCollectContract {
       blobs.markUnreferenced(c, digest);
       return null;
     });
+  }
+
+  // ---- repository links (decision 012) ----
+
+  @Test
+  void aLinkNoManifestListsIsPrunedOnceItsHoldHasPassedAndItsBlobCollected() throws IOException {
+    Digest abandoned = storeBlob("uploaded, never listed");
+    long repository = database.write(c -> repositories.getOrCreate(c, "team/app"));
+    link(repository, abandoned);
+
+    GarbageCollectRun held = run(Duration.ZERO, Duration.ofHours(1), false, false);
+    assertThat(held.linksPruned()).as("held for an hour after the upload").isZero();
+    assertThat(linked("team/app", abandoned)).isTrue();
+
+    GarbageCollectRun pruned = run(Duration.ZERO, Duration.ZERO, false, false);
+    assertThat(pruned.linksPruned()).isEqualTo(1);
+    assertThat(reported(pruned, "links")).containsExactly("team/app@" + abandoned);
+    assertThat(linked("team/app", abandoned)).isFalse();
+    assertThat(pruned.blobsDeleted()).as("collected in the same run").isEqualTo(1);
+    assertThat(state(abandoned)).isNull();
+    assertThat(store.stat(abandoned)).isEmpty();
+  }
+
+  @Test
+  void deletingAManifestReleasesItsLinksForTheGracePeriodThenFreesItsBlobs() throws IOException {
+    Digest layer = storeBlob("layer of a deleted image");
+    long repository = database.write(c -> repositories.getOrCreate(c, "team/app"));
+    long manifest = pushManifest(repository, "image", layer);
+
+    GarbageCollectRun listed = run(Duration.ZERO, Duration.ZERO, false, false);
+    assertThat(listed.linksPruned()).as("a manifest lists it").isZero();
+    assertThat(state(layer)).isEqualTo(BlobState.LIVE);
+
+    deleteManifest(manifest);
+    GarbageCollectRun inGrace = run(Duration.ofHours(1), Duration.ZERO, false, false);
+    assertThat(inGrace.linksPruned())
+        .as("within the grace period of the release")
+        .isZero();
+    assertThat(linked("team/app", layer)).isTrue();
+
+    GarbageCollectRun freed = run(Duration.ZERO, Duration.ofHours(1), false, false);
+    assertThat(freed.linksPruned())
+        .as("the upload's hold ended when the manifest was pushed")
+        .isEqualTo(1);
+    assertThat(freed.blobsDeleted()).isEqualTo(1);
+    assertThat(freed.bytesFreed()).isEqualTo("layer of a deleted image".length());
+    assertThat(store.stat(layer)).isEmpty();
+  }
+
+  @Test
+  void aHeadAfterTheReleaseHoldsTheLinkForAClientAboutToPushAManifest() throws IOException {
+    Digest layer = storeBlob("checked with HEAD");
+    long repository = database.write(c -> repositories.getOrCreate(c, "team/app"));
+    deleteManifest(pushManifest(repository, "old image", layer));
+    // What BlobService.check does for a HEAD answered 200: the link's hold starts now.
+    assertThat(database.write(
+            (Connection c) -> blobs.touch(c, repository, layer, System.currentTimeMillis())))
+        .isTrue();
+
+    GarbageCollectRun held = run(Duration.ZERO, Duration.ofHours(1), false, false);
+    assertThat(held.linksPruned()).isZero();
+    assertThat(held.blobsDeleted()).isZero();
+    assertThat(database.write((Connection c) -> blobs.markListed(c, repository, List.of(layer))))
+        .as("the manifest the client then pushes finds the link")
+        .isEmpty();
+
+    deleteManifest(pushManifest(repository, "new image", layer));
+    assertThat(run(Duration.ZERO, Duration.ofHours(1), false, false).blobsDeleted())
+        .as("the new manifest consumed the hold; its deletion frees the layer")
+        .isEqualTo(1);
+  }
+
+  @Test
+  void aPrunedLinkCannotBeTouchedNorListed() throws IOException {
+    Digest layer = storeBlob("pruned");
+    long repository = database.write(c -> repositories.getOrCreate(c, "r"));
+    link(repository, layer);
+    run(Duration.ZERO, Duration.ZERO, false, false);
+
+    assertThat(database.write(
+            (Connection c) -> blobs.touch(c, repository, layer, System.currentTimeMillis())))
+        .as("a HEAD that raced the prune answers 404")
+        .isFalse();
+    assertThat(database.write((Connection c) -> blobs.markListed(c, repository, List.of(layer))))
+        .as("a manifest PUT that raced the prune gets MANIFEST_BLOB_UNKNOWN")
+        .containsExactly(layer);
+  }
+
+  @Test
+  void aLinkIsPrunedWhereNoManifestListsTheBlobWhileAnotherRepositoryKeepsIt() throws IOException {
+    Digest shared = storeBlob("shared layer");
+    long kept = database.write(c -> repositories.getOrCreate(c, "team/kept"));
+    long deleted = database.write(c -> repositories.getOrCreate(c, "team/deleted"));
+    pushManifest(kept, "kept image", shared);
+    deleteManifest(pushManifest(deleted, "deleted image", shared));
+
+    GarbageCollectRun run = run(Duration.ZERO, Duration.ofHours(1), false, false);
+
+    assertThat(reported(run, "links")).containsExactly("team/deleted@" + shared);
+    assertThat(run.blobsDeleted()).isZero();
+    assertThat(linked("team/deleted", shared)).isFalse();
+    assertThat(linked("team/kept", shared)).isTrue();
+    assertThat(store.stat(shared)).isPresent();
+  }
+
+  @Test
+  void aDryRunCountsTheBlobsThatPruningWouldFree() throws IOException {
+    Digest freed = storeBlob("freed by pruning");
+    Digest held = storeBlob("held");
+    long repository = database.write(c -> repositories.getOrCreate(c, "team/app"));
+    deleteManifest(pushManifest(repository, "gone", freed));
+    link(repository, held);
+
+    GarbageCollectRun dry = run(Duration.ZERO, Duration.ofHours(1), true, false);
+    assertThat(linked("team/app", freed)).as("a dry run prunes nothing").isTrue();
+    GarbageCollectRun real = run(Duration.ZERO, Duration.ofHours(1), false, false);
+
+    for (String list : List.of("links", "blobs")) {
+      assertThat(reported(dry, list)).as(list).isEqualTo(reported(real, list));
+    }
+    assertThat(real.linksPruned()).isEqualTo(1);
+    assertThat(reported(real, "blobs")).containsExactly(freed.toString());
+    assertThat(dry.bytesFreed()).isEqualTo(real.bytesFreed());
+  }
+
+  @Test
+  void aProjectPolicyDeletesUntaggedManifestsInThatProjectOnly() {
+    long inPolicy = database.write(c -> repositories.getOrCreate(c, "ci/builds"));
+    long oneComponent = database.write(c -> repositories.getOrCreate(c, "alpine"));
+    long elsewhere = database.write(c -> repositories.getOrCreate(c, "team/app"));
+    database.write(c -> manifests.insertIfAbsent(c, inPolicy, manifest("a", List.of(), List.of())));
+    database.write(
+        c -> manifests.insertIfAbsent(c, oneComponent, manifest("b", List.of(), List.of())));
+    database.write(
+        c -> manifests.insertIfAbsent(c, elsewhere, manifest("c", List.of(), List.of())));
+    GarbageCollectService service = service(Duration.ZERO);
+    service.setDeletesUntagged("ci", true);
+    service.setDeletesUntagged("library", true);
+    service.setDeletesUntagged("team", true);
+    service.setDeletesUntagged("team", false);
+
+    GarbageCollectRun run = run(Duration.ZERO, false, false);
+
+    assertThat(reported(run, "manifests"))
+        .containsExactlyInAnyOrder(
+            "ci/builds@" + manifest("a", List.of(), List.of()).digest(),
+            "alpine@" + manifest("b", List.of(), List.of()).digest());
+    assertThat(service.deletesUntagged("ci")).isTrue();
+    assertThat(service.deletesUntagged("team")).isFalse();
+    assertThat(service.deletesUntagged("never-set")).isFalse();
+  }
+
+  /** What a manifest push does to the links: upload (link), then the manifest lists them. */
+  private long pushManifest(long repository, String seed, Digest layer) {
+    link(repository, layer);
+    return database.write(c -> {
+      assertThat(blobs.markListed(c, repository, List.of(layer))).isEmpty();
+      return manifests.insertIfAbsent(c, repository, manifest(seed, List.of(layer), List.of()));
+    });
+  }
+
+  /** What a manifest DELETE does: release its blobs and links, then delete it. */
+  private void deleteManifest(long manifest) {
+    database.write(c -> {
+      blobs.markUnreferencedByManifest(c, manifest);
+      try (PreparedStatement p = c.prepareStatement("DELETE FROM manifests WHERE id = ?")) {
+        p.setLong(1, manifest);
+        p.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  private boolean linked(String repository, Digest digest) {
+    return database.read((Connection c) -> blobs.link(c, repository, digest)).isPresent();
   }
 
   // ---- helpers ----

@@ -206,7 +206,7 @@ public abstract class MetadataContract {
   }
 
   @Test
-  void unlinkedListsWhatARepositoryLacksInTheOrderGiven() {
+  void markListedReturnsWhatARepositoryLacksInTheOrderGiven() {
     Digest a = digest("a");
     Digest b = digest("b");
     Digest c3 = digest("c");
@@ -214,11 +214,11 @@ public abstract class MetadataContract {
     database.write(c -> insertBlob(c, b, 1));
     database.write(c -> blobs.link(c, repository, b));
 
-    assertThat(database.read((Connection c) -> blobs.unlinked(c, repository, List.of(c3, b, a))))
+    assertThat(database.write((Connection c) -> blobs.markListed(c, repository, List.of(c3, b, a))))
         .containsExactly(c3, a);
-    assertThat(database.read((Connection c) -> blobs.unlinked(c, repository, List.of(b))))
+    assertThat(database.write((Connection c) -> blobs.markListed(c, repository, List.of(b))))
         .isEmpty();
-    assertThat(database.read((Connection c) -> blobs.unlinked(c, repository, List.of())))
+    assertThat(database.write((Connection c) -> blobs.markListed(c, repository, List.of())))
         .isEmpty();
   }
 
