@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.auth.AccessController;
+import dev.berth.auth.Action;
+import dev.berth.auth.IdentityService;
+import dev.berth.auth.RegistryAccess;
 import dev.berth.gc.GarbageCollectJob;
 import dev.berth.gc.GarbageCollectRun;
 import dev.berth.gc.GarbageCollectService;
@@ -36,7 +40,9 @@ import java.util.List;
  * name ({@code library} for one-component names); its policy makes every garbage-collection run
  * delete its untagged manifests.
  *
- * No authentication yet (issue 4): until then the API is as open as {@code /v2}.
+ * The same authentication as {@code /v2} (Basic credentials or a bearer token): garbage
+ * collection needs a system administrator; a project's policy and usage need the project's
+ * permissions ({@code manage-policies} to change the policy, pull to read).
  */
 public final class AdminHandler {
   private static final String RUNS = "/api/v1/gc/runs";
@@ -50,6 +56,8 @@ public final class AdminHandler {
   private final UsageDao usage;
   private final ObjectMapper json;
   private final boolean readOnly;
+  private final RegistryAccess access;
+  private final IdentityHandler identities;
 
   public AdminHandler(
       GarbageCollectJob job,
@@ -57,7 +65,12 @@ public final class AdminHandler {
       Database database,
       UsageDao usage,
       ObjectMapper json,
-      boolean readOnly) {
+      boolean readOnly,
+      RegistryAccess access,
+      IdentityService identities,
+      AccessController accessController) {
+    this.access = access;
+    this.identities = new IdentityHandler(identities, accessController, database, usage, json);
     this.job = job;
     this.service = service;
     this.database = database;
@@ -70,6 +83,24 @@ public final class AdminHandler {
     String path = exchange.path();
     if (path.endsWith("/") && path.length() > 1) {
       path = path.substring(0, path.length() - 1);
+    }
+    RegistryAccess.Caller caller = access.caller(exchange);
+    if (path.equals(IdentityHandler.USERS)
+        || path.startsWith(IdentityHandler.USERS + "/")
+        || path.equals(IdentityHandler.PROJECTS)
+        || path.equals(IdentityHandler.ROBOTS)
+        || path.startsWith(IdentityHandler.ROBOTS + "/")
+        || (path.startsWith(PROJECTS)
+            && !path.endsWith("/usage")
+            && !path.endsWith("/gc-policy"))) {
+      if (readOnly && !exchange.method().equals("GET") && !exchange.method().equals("HEAD")) {
+        throw new RegistryException(ErrorCode.UNSUPPORTED, "the registry is in read-only mode");
+      }
+      identities.handle(exchange, path, caller);
+      return;
+    }
+    if (path.equals(RUNS) || path.startsWith(RUNS + "/")) {
+      caller.requireAdmin(exchange);
     }
     if (path.equals(RUNS)) {
       switch (exchange.method()) {
@@ -96,6 +127,10 @@ public final class AdminHandler {
     if (path.startsWith(PROJECTS) && path.endsWith("/gc-policy")) {
       String project = RepositoryName.project(
           path.substring(PROJECTS.length(), path.length() - "/gc-policy".length()));
+      caller.requireInProject(
+          exchange,
+          project,
+          exchange.method().equals("PUT") ? Action.MANAGE_POLICIES : Action.PULL);
       switch (exchange.method()) {
         case "GET", "HEAD" -> sendPolicy(exchange, project);
         case "PUT" -> putPolicy(exchange, project);
@@ -107,6 +142,7 @@ public final class AdminHandler {
       requireGet(exchange);
       String project = RepositoryName.project(
           path.substring(PROJECTS.length(), path.length() - "/usage".length()));
+      caller.requireInProject(exchange, project, Action.PULL);
       ObjectNode node = usageJson(database.read(c -> usage.project(c, project)));
       node.put("project", project);
       send(exchange, 200, node);
@@ -117,6 +153,7 @@ public final class AdminHandler {
       RepositoryName name = RepositoryName.of(path.substring(
           REPOSITORIES.length(),
           Math.max(REPOSITORIES.length(), path.length() - "/usage".length())));
+      caller.require(exchange, name, Action.PULL);
       UsageDao.Usage found = database
           .read(c -> usage.repository(c, name))
           .orElseThrow(() -> new RegistryException(
@@ -213,7 +250,8 @@ public final class AdminHandler {
     return value.booleanValue();
   }
 
-  private void list(Exchange exchange) throws IOException {
+  /** The page size {@code n}: 1 to 1000, default 50. */
+  static int pageSize(Exchange exchange) {
     int limit = 50;
     String n = exchange.query("n");
     if (n != null) {
@@ -227,6 +265,11 @@ public final class AdminHandler {
             ErrorCode.PAGINATION_NUMBER_INVALID, "n must be between 1 and 1000");
       }
     }
+    return limit;
+  }
+
+  private void list(Exchange exchange) throws IOException {
+    int limit = pageSize(exchange);
     List<GarbageCollectRun> runs = service.runs(limit);
     ObjectNode root = json.createObjectNode();
     ArrayNode array = root.putArray("runs");
@@ -273,7 +316,7 @@ public final class AdminHandler {
     exchange.send(status, "application/json", json.writeValueAsBytes(body));
   }
 
-  private static RegistryException notAllowed(Exchange exchange, String allowed) {
+  static RegistryException notAllowed(Exchange exchange, String allowed) {
     exchange.setHeader("Allow", allowed);
     return new RegistryException(
         ErrorCode.UNSUPPORTED, exchange.method() + " is not allowed here; use " + allowed);
@@ -283,7 +326,7 @@ public final class AdminHandler {
     return new RegistryException(ErrorCode.NOT_FOUND, "no garbage collection run " + id);
   }
 
-  private static RegistryException invalid(String message) {
+  static RegistryException invalid(String message) {
     return new RegistryException(ErrorCode.INVALID_REQUEST, message);
   }
 }

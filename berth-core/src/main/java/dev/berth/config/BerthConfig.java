@@ -14,6 +14,7 @@ public record BerthConfig(
     MetadataConfig metadata,
     UploadsConfig uploads,
     GcConfig gc,
+    AuthConfig auth,
     LogConfig log) {
 
   public record ServerConfig(
@@ -69,6 +70,22 @@ public record BerthConfig(
   public record GcConfig(
       Duration gracePeriod, Duration linkHold, String schedule, boolean deleteUntagged) {}
 
+  /**
+   * {@code auth}: identities and access control (issue 4). {@code enabled}: off only for
+   * throwaway local use (anonymous push and pull); {@code users-create-projects}: whether every
+   * user may create a project (by pushing into it), else only administrators; {@code
+   * token-key-file}: the PKCS#8 PEM RSA key that signs registry tokens, the same file on every
+   * node (empty: {@code <data-dir>/token-key.pem}, generated at first start); {@code
+   * token-lifetime}: how long a token is valid; {@code token-service}: the service name clients
+   * ask tokens for and tokens are issued to.
+   */
+  public record AuthConfig(
+      boolean enabled,
+      boolean usersCreateProjects,
+      String tokenKeyFile,
+      Duration tokenLifetime,
+      String tokenService) {}
+
   public record LogConfig(String level, String format, boolean accessLog) {}
 
   public static BerthConfig defaults() {
@@ -83,6 +100,7 @@ public record BerthConfig(
         new MetadataConfig("", "", "", 16),
         new UploadsConfig(Duration.ofHours(24), 0),
         new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false),
+        new AuthConfig(true, true, "", Duration.ofMinutes(5), "berth"),
         new LogConfig("info", "plain", true));
   }
 
@@ -90,6 +108,12 @@ public record BerthConfig(
   public String blobRoot() {
     String root = storage.filesystem().root();
     return root == null || root.isEmpty() ? dataDir + "/blobs" : root;
+  }
+
+  /** The token signing key: {@code auth.token-key-file}, or {@code <data-dir>/token-key.pem}. */
+  public String tokenKeyFile() {
+    String file = auth.tokenKeyFile();
+    return file == null || file.isEmpty() ? dataDir + "/token-key.pem" : file;
   }
 
   /** The metadata database URL: {@code metadata.url}, or SQLite at {@code <data-dir>/berth.db}. */

@@ -32,8 +32,7 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 public final class ConfigLoader {
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
-  private static final Set<String> SECRET_WORDS =
-      Set.of("password", "secret", "access-key", "token");
+  private static final Set<String> SECRET_WORDS = Set.of("password", "secret", "access-key");
 
   public ConfigLoader() {}
 
@@ -207,6 +206,15 @@ public final class ConfigLoader {
     require(!c.gc().gracePeriod().isNegative(), "gc.grace-period", "must not be negative");
     require(!c.gc().linkHold().isNegative(), "gc.link-hold", "must not be negative");
     require(
+        c.auth().tokenLifetime().compareTo(java.time.Duration.ofSeconds(60)) >= 0
+            && c.auth().tokenLifetime().compareTo(java.time.Duration.ofHours(24)) <= 0,
+        "auth.token-lifetime",
+        "must be between 60s and 24h");
+    require(
+        c.auth().tokenService().matches("[A-Za-z0-9._:-]{1,100}"),
+        "auth.token-service",
+        "must be 1-100 letters, digits or . _ : -");
+    require(
         isSchedule(c.gc().schedule()),
         "gc.schedule",
         "must be off, @hourly, @daily or an interval such as 6h, got '" + c.gc().schedule() + "'");
@@ -311,13 +319,14 @@ public final class ConfigLoader {
     }
   }
 
+  /** A key holding a secret: {@code password}, {@code secret-key}, a {@code token} (not {@code token-lifetime}). */
   private static boolean isSecret(String key) {
     for (String word : SECRET_WORDS) {
       if (key.contains(word)) {
         return true;
       }
     }
-    return false;
+    return key.equals("token") || key.endsWith("-token");
   }
 
   private static String firstLine(String message) {

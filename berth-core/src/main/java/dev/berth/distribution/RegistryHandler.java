@@ -3,6 +3,8 @@ package dev.berth.distribution;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.auth.Action;
+import dev.berth.auth.RegistryAccess;
 import dev.berth.http.BlobSender;
 import dev.berth.http.Exchange;
 import dev.berth.metadata.Referrer;
@@ -13,10 +15,13 @@ import dev.berth.oci.MediaType;
 import dev.berth.oci.Reference;
 import dev.berth.oci.RegistryException;
 import dev.berth.oci.RepositoryName;
+import dev.berth.oci.Tag;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -40,6 +45,7 @@ public final class RegistryHandler {
   private final RepositoryService repositories;
   private final ObjectMapper json;
   private final Settings settings;
+  private final RegistryAccess access;
 
   public RegistryHandler(
       ManifestService manifests,
@@ -47,13 +53,15 @@ public final class RegistryHandler {
       UploadService uploads,
       RepositoryService repositories,
       ObjectMapper json,
-      Settings settings) {
+      Settings settings,
+      RegistryAccess access) {
     this.manifests = manifests;
     this.blobs = blobs;
     this.uploads = uploads;
     this.repositories = repositories;
     this.json = json;
     this.settings = settings;
+    this.access = access;
   }
 
   public void handle(Exchange exchange) throws IOException {
@@ -64,26 +72,41 @@ public final class RegistryHandler {
       exchange.discardBody();
       throw new RegistryException(ErrorCode.UNSUPPORTED, "the registry is in read-only mode");
     }
+    RegistryAccess.Caller caller = access.caller(exchange);
     switch (route) {
       case Route.Base() -> {
         allow(method, "GET", "HEAD");
+        caller.requireAuthenticated(exchange);
         exchange.send(200, "application/json", "{}".getBytes(StandardCharsets.UTF_8));
       }
       case Route.Catalog() -> {
         allow(method, "GET");
-        catalog(exchange);
+        catalog(exchange, caller);
       }
       case Route.Tags(String name) -> {
         allow(method, "GET");
-        tags(exchange, RepositoryName.of(name));
+        RepositoryName repository = RepositoryName.of(name);
+        caller.require(exchange, repository, Action.PULL);
+        tags(exchange, repository);
       }
       case Route.Manifest(String name, String reference) -> {
         RepositoryName repository = RepositoryName.of(name);
         switch (method) {
-          case "GET", "HEAD" -> getManifest(exchange, repository, Reference.parse(reference));
-          case "PUT" -> putManifest(exchange, repository, Reference.parse(reference));
+          case "GET", "HEAD" -> {
+            caller.require(exchange, repository, Action.PULL);
+            getManifest(exchange, repository, Reference.parse(reference));
+          }
+          case "PUT" -> {
+            caller.require(exchange, repository, Action.PUSH);
+            putManifest(exchange, repository, Reference.parse(reference));
+          }
           case "DELETE" -> {
-            manifests.delete(repository, Reference.parse(reference));
+            Reference parsed = Reference.parse(reference);
+            caller.require(
+                exchange,
+                repository,
+                parsed instanceof Tag ? Action.DELETE_TAG : Action.DELETE_ARTIFACT);
+            manifests.delete(repository, parsed);
             exchange.sendEmpty(202);
           }
           default -> throw methodNotAllowed(method);
@@ -92,8 +115,12 @@ public final class RegistryHandler {
       case Route.Blob(String name, String digest) -> {
         RepositoryName repository = RepositoryName.of(name);
         switch (method) {
-          case "GET", "HEAD" -> getBlob(exchange, repository, Digest.parse(digest));
+          case "GET", "HEAD" -> {
+            caller.require(exchange, repository, Action.PULL);
+            getBlob(exchange, repository, Digest.parse(digest));
+          }
           case "DELETE" -> {
+            caller.require(exchange, repository, Action.DELETE_ARTIFACT);
             blobs.delete(repository, Digest.parse(digest));
             exchange.sendEmpty(202);
           }
@@ -102,12 +129,20 @@ public final class RegistryHandler {
       }
       case Route.UploadStart(String name) -> {
         allow(method, "POST");
-        startUpload(exchange, RepositoryName.of(name));
+        RepositoryName repository = RepositoryName.of(name);
+        caller.require(exchange, repository, Action.PUSH);
+        startUpload(exchange, repository, caller);
       }
-      case Route.Upload(String name, String id) -> upload(exchange, RepositoryName.of(name), id);
+      case Route.Upload(String name, String id) -> {
+        RepositoryName repository = RepositoryName.of(name);
+        caller.require(exchange, repository, Action.PUSH);
+        upload(exchange, repository, id);
+      }
       case Route.Referrers(String name, String digest) -> {
         allow(method, "GET", "HEAD");
-        referrers(exchange, RepositoryName.of(name), Digest.parse(digest));
+        RepositoryName repository = RepositoryName.of(name);
+        caller.require(exchange, repository, Action.PULL);
+        referrers(exchange, repository, Digest.parse(digest));
       }
       case Route.Unknown() ->
         throw new RegistryException(ErrorCode.NOT_FOUND, "no route for " + exchange.path());
@@ -221,12 +256,18 @@ public final class RegistryHandler {
 
   // ---- uploads ----
 
-  private void startUpload(Exchange exchange, RepositoryName repository) throws IOException {
+  private void startUpload(
+      Exchange exchange, RepositoryName repository, RegistryAccess.Caller caller)
+      throws IOException {
     String mount = exchange.query("mount");
     if (mount != null) {
       Digest digest = Digest.parse(mount);
       String from = exchange.query("from");
-      if (from != null && blobs.mount(repository, RepositoryName.of(from), digest)) {
+      // A mount needs pull on the source; without it the client gets an upload session, as for
+      // a blob the source does not have (no answer tells the two apart).
+      if (from != null
+          && caller.mayPull(RepositoryName.of(from))
+          && blobs.mount(repository, RepositoryName.of(from), digest)) {
         exchange.discardBody();
         blobCreated(exchange, repository, digest);
         return;
@@ -317,10 +358,10 @@ public final class RegistryHandler {
 
   // ---- listings ----
 
-  private void catalog(Exchange exchange) throws IOException {
+  private void catalog(Exchange exchange, RegistryAccess.Caller caller) throws IOException {
     int n = pageSize(exchange, DEFAULT_CATALOG_PAGE);
     String last = exchange.query("last");
-    List<String> names = n == 0 ? List.of() : repositories.catalog(last, n + 1);
+    List<String> names = n == 0 ? List.of() : visible(caller, last, n + 1);
     boolean more = names.size() > n;
     if (more) {
       names = names.subList(0, n);
@@ -331,6 +372,37 @@ public final class RegistryHandler {
     ArrayNode array = root.putArray("repositories");
     names.forEach(array::add);
     exchange.send(200, "application/json", json.writeValueAsBytes(root));
+  }
+
+  /**
+   * Up to {@code limit} repository names after {@code last} that the caller may pull: the others
+   * are left out, as if they did not exist.
+   */
+  private List<String> visible(RegistryAccess.Caller caller, String last, int limit) {
+    if (!access.enabled()) {
+      return repositories.catalog(last, limit);
+    }
+    Map<String, Boolean> listable = new HashMap<>();
+    List<String> visible = new ArrayList<>();
+    String after = last;
+    int batch = Math.max(limit, 1000);
+    while (visible.size() < limit) {
+      List<String> names = repositories.catalog(after, batch);
+      for (String name : names) {
+        String project = RepositoryName.of(name).project();
+        if (listable.computeIfAbsent(project, caller::mayList)) {
+          visible.add(name);
+          if (visible.size() == limit) {
+            break;
+          }
+        }
+      }
+      if (names.size() < batch) {
+        break;
+      }
+      after = names.getLast();
+    }
+    return visible;
   }
 
   private void tags(Exchange exchange, RepositoryName repository) throws IOException {

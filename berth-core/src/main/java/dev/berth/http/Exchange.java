@@ -72,6 +72,13 @@ public final class Exchange {
     return field == null ? null : field.getValue();
   }
 
+  /** Every value of a query parameter, in order; empty when absent. */
+  public java.util.List<String> queryValues(String name) {
+    query(name);
+    Fields.Field field = query.get(name);
+    return field == null ? java.util.List.of() : field.getValues();
+  }
+
   public boolean hasQuery(String name) {
     query(name);
     return query.get(name) != null;

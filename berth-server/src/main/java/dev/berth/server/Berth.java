@@ -2,6 +2,17 @@ package dev.berth.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.admin.AdminHandler;
+import dev.berth.auth.AccessController;
+import dev.berth.auth.Authenticator;
+import dev.berth.auth.IdentityBootstrap;
+import dev.berth.auth.IdentityService;
+import dev.berth.auth.PasswordHasher;
+import dev.berth.auth.ProjectDao;
+import dev.berth.auth.RegistryAccess;
+import dev.berth.auth.RobotDao;
+import dev.berth.auth.TokenHandler;
+import dev.berth.auth.TokenService;
+import dev.berth.auth.UserDao;
 import dev.berth.config.BerthConfig;
 import dev.berth.distribution.BlobService;
 import dev.berth.distribution.ManifestParser;
@@ -24,6 +35,8 @@ import dev.berth.metadata.RepositoryDao;
 import dev.berth.metadata.TagDao;
 import dev.berth.metadata.UploadDao;
 import dev.berth.metadata.UsageDao;
+import dev.berth.oci.ErrorCode;
+import dev.berth.oci.RegistryException;
 import dev.berth.storage.BlobDriver;
 import dev.berth.storage.BlobStore;
 import dev.berth.storage.fs.FsBlobDriver;
@@ -37,6 +50,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -85,6 +99,13 @@ public final class Berth implements AutoCloseable {
       Duration.ofSeconds(5));
 
   public static Berth start(BerthConfig config) throws Exception {
+    return start(config, System.getenv());
+  }
+
+  /**
+   * @param environment where {@code BERTH_ADMIN_PASSWORD} is looked up at the first start
+   */
+  public static Berth start(BerthConfig config, Map<String, String> environment) throws Exception {
     Path dataDir = Files.createDirectories(Path.of(config.dataDir()));
     FileChannel lockChannel = lockDataDir(dataDir);
     // Start-up runs in parallel: the metadata database opens (and migrates) and the JSON parsers
@@ -95,6 +116,7 @@ public final class Berth implements AutoCloseable {
     CompletableFuture<Json> parsers = CompletableFuture.supplyAsync(Json::new, Berth::startThread);
     CompletableFuture<RegistryHandler> registry = new CompletableFuture<>();
     CompletableFuture<AdminHandler> admin = new CompletableFuture<>();
+    CompletableFuture<TokenHandler> tokens = new CompletableFuture<>();
     BlobDriver driver = null;
     HttpServer http = null;
     Database database = null;
@@ -123,11 +145,21 @@ public final class Berth implements AutoCloseable {
           () -> registry.isDone() && opening.join().isHealthy() && storageReachable(storage));
       http.route("/v2", exchange -> registry.join().handle(exchange));
       http.route("/api/v1", exchange -> admin.join().handle(exchange));
+      http.route(RegistryAccess.TOKEN_PATH, exchange -> {
+        TokenHandler handler = tokens.join();
+        if (handler == null) {
+          throw new RegistryException(
+              ErrorCode.NOT_FOUND, "no token service: auth.enabled is false");
+        }
+        handler.handle(exchange);
+      });
       http.start();
       database = unwrap(opening);
       Json json = unwrap(parsers);
       BlobStore store = new BlobStore(driver);
-      registry.complete(registry(config, database, store, json));
+      Access access = access(config, database, json.mapper(), environment);
+      tokens.complete(access.tokens());
+      registry.complete(registry(config, database, store, json, access.registry()));
       GarbageCollectService collector = garbageCollector(config, database, store, json.mapper());
       SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
       GarbageCollectJob gc = new GarbageCollectJob(collector, database, queue);
@@ -145,7 +177,16 @@ public final class Berth implements AutoCloseable {
           database,
           new UsageDao(),
           json.mapper(),
-          config.server().readOnly()));
+          config.server().readOnly(),
+          access.registry(),
+          new IdentityService(
+              database,
+              new UserDao(),
+              new ProjectDao(),
+              new RobotDao(),
+              new PasswordHasher(),
+              json.mapper()),
+          new AccessController(new ProjectDao(), config.auth().usersCreateProjects())));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
@@ -153,6 +194,7 @@ public final class Berth implements AutoCloseable {
     } catch (Exception | Error e) {
       registry.completeExceptionally(e);
       admin.completeExceptionally(e);
+      tokens.completeExceptionally(e);
       if (scheduler != null) {
         scheduler.close();
       }
@@ -263,8 +305,50 @@ public final class Berth implements AutoCloseable {
     }
   }
 
+  /** Access control: the {@code /v2} gate and the token endpoint. */
+  private record Access(RegistryAccess registry, TokenHandler tokens) {}
+
+  private static Access access(
+      BerthConfig config, Database database, ObjectMapper json, Map<String, String> environment)
+      throws IOException {
+    BerthConfig.AuthConfig auth = config.auth();
+    if (!auth.enabled()) {
+      log.warn("auth.enabled is false: anyone can push, pull and delete without credentials;"
+          + " use this for throwaway local registries only");
+      RegistryAccess open = RegistryAccess.disabled();
+      return new Access(open, null);
+    }
+    UserDao users = new UserDao();
+    ProjectDao projects = new ProjectDao();
+    PasswordHasher hasher = new PasswordHasher();
+    if (!config.server().readOnly()) {
+      new IdentityBootstrap(database, users, projects, hasher).run(environment);
+    }
+    boolean generatedKey = auth.tokenKeyFile() == null || auth.tokenKeyFile().isEmpty();
+    TokenService tokenService = new TokenService(
+        TokenService.loadOrCreateKey(Path.of(config.tokenKeyFile()), generatedKey),
+        auth.tokenService(),
+        auth.tokenService(),
+        auth.tokenLifetime(),
+        Duration.ofDays(7),
+        Clock.systemUTC());
+    Authenticator authenticator =
+        new Authenticator(database, users, new RobotDao(), hasher, json, Clock.systemUTC());
+    AccessController controller = new AccessController(projects, auth.usersCreateProjects());
+    return new Access(
+        new RegistryAccess(
+            true,
+            database,
+            authenticator,
+            controller,
+            tokenService,
+            projects,
+            config.server().externalUrl()),
+        new TokenHandler(database, authenticator, controller, tokenService, json));
+  }
+
   private static RegistryHandler registry(
-      BerthConfig config, Database database, BlobStore store, Json json) {
+      BerthConfig config, Database database, BlobStore store, Json json, RegistryAccess access) {
     RepositoryDao repositories = new RepositoryDao();
     BlobDao blobs = new BlobDao();
     ManifestDao manifests = new ManifestDao();
@@ -287,7 +371,8 @@ public final class Berth implements AutoCloseable {
         new RegistryHandler.Settings(
             config.server().externalUrl(),
             config.server().readOnly(),
-            config.uploads().chunkMinLength()));
+            config.uploads().chunkMinLength()),
+        access);
   }
 
   private static void startThread(Runnable task) {

@@ -44,6 +44,7 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
   private HttpClient http;
   private Berth berth;
   private URI base;
+  private final Map<String, String> environment;
 
   public InProcessBerth() {
     this(Map.of());
@@ -56,6 +57,22 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
 
   /** On a given data directory (kept afterwards), so a second server can reuse the data. */
   public InProcessBerth(Map<String, String> overrides, Path dataDir) {
+    this(overrides, dataDir, Map.of());
+  }
+
+  /**
+   * With access control on ({@code auth.enabled: true}) and {@code admin}'s first password,
+   * as {@code BERTH_ADMIN_PASSWORD} gives it.
+   */
+  public static InProcessBerth withAuth(String adminPassword, Map<String, String> overrides) {
+    Map<String, String> settings = new HashMap<>(overrides);
+    settings.put("auth.enabled", "true");
+    return new InProcessBerth(settings, null, Map.of("BERTH_ADMIN_PASSWORD", adminPassword));
+  }
+
+  private InProcessBerth(
+      Map<String, String> overrides, Path dataDir, Map<String, String> environment) {
+    this.environment = environment;
     this.overrides = overrides;
     this.ownsDataDir = dataDir == null;
     try {
@@ -80,8 +97,10 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
     settings.put("server.addr", "127.0.0.1:0");
     settings.put("data-dir", dataDir.toString());
     settings.put("log.access-log", "false");
+    // The protocol tests run without access control; the auth tests turn it on.
+    settings.put("auth.enabled", "false");
     settings.putAll(overrides);
-    berth = Berth.start(new ConfigLoader().load(null, Map.of(), settings));
+    berth = Berth.start(new ConfigLoader().load(null, Map.of(), settings), environment);
     base = URI.create("http://127.0.0.1:" + berth.port());
     http = HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)

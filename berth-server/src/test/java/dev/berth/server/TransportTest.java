@@ -61,11 +61,18 @@ class TransportTest {
             null,
             Map.of(),
             Map.of(
-                "server.addr", "127.0.0.1:0",
-                "data-dir", dir.resolve("data").toString(),
-                "server.tls.cert-file", cert.toString(),
-                "server.tls.key-file", key.toString(),
-                "log.access-log", "false")))) {
+                "server.addr",
+                "127.0.0.1:0",
+                "data-dir",
+                dir.resolve("data").toString(),
+                "server.tls.cert-file",
+                cert.toString(),
+                "server.tls.key-file",
+                key.toString(),
+                "log.access-log",
+                "false",
+                "auth.enabled",
+                "false")))) {
       HttpClient client = HttpClient.newBuilder()
           .sslContext(trusting(cert))
           .version(HttpClient.Version.HTTP_2)

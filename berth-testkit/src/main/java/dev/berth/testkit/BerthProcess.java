@@ -265,6 +265,8 @@ public final class BerthProcess implements AutoCloseable {
     private int port;
 
     private Builder() {
+      // Protocol and client tests run without access control unless they turn it on.
+      environment.put("BERTH_AUTH_ENABLED", "false");
       // The footprint bin/berth runs with, so a server that buffers a large blob in memory fails
       // here as it would for users.
       jvmOptions.addAll(List.of(

@@ -1,0 +1,69 @@
+package dev.berth.auth;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Decides what a principal may do in a project, from the permission matrix ({@link
+ * Permissions}), the project's members and visibility, and robot permission lists. Everything is
+ * read from the metadata database on each decision, so a change of role or visibility counts on
+ * every node as soon as it commits.
+ */
+public final class AccessController {
+  private final ProjectDao projects;
+  private final boolean usersCreateProjects;
+
+  /** @param usersCreateProjects whether every user may create projects (else admins only) */
+  public AccessController(ProjectDao projects, boolean usersCreateProjects) {
+    this.projects = projects;
+    this.usersCreateProjects = usersCreateProjects;
+  }
+
+  /**
+   * What {@code principal} may do in {@code project}. In a project that does not exist: push
+   * and create-repository for those who may create projects (the push creates it), else nothing.
+   */
+  public Set<Action> allowed(Connection c, Principal principal, String project)
+      throws SQLException {
+    Optional<ProjectDao.ProjectRow> row = projects.find(c, project);
+    if (row.isEmpty()) {
+      return mayCreateProjects(principal)
+          ? EnumSet.of(Action.PUSH, Action.CREATE_REPOSITORY, Action.PULL)
+          : EnumSet.noneOf(Action.class);
+    }
+    EnumSet<Action> allowed = EnumSet.noneOf(Action.class);
+    if (row.get().isPublic()) {
+      allowed.add(Action.PULL);
+    }
+    switch (principal) {
+      case Principal.User user -> {
+        if (user.admin()) {
+          return EnumSet.allOf(Action.class);
+        }
+        for (Role role : projects.roles(c, row.get().id(), user.name(), user.groups())) {
+          allowed.addAll(Permissions.of(role));
+        }
+      }
+      case Principal.Robot robot -> allowed.addAll(robot.in(project));
+      case Principal.Anonymous anonymous -> {}
+    }
+    return allowed;
+  }
+
+  /** Whether the principal may create a project (by pushing into it, or through the API). */
+  public boolean mayCreateProjects(Principal principal) {
+    return switch (principal) {
+      case Principal.User user -> user.admin() || usersCreateProjects;
+      case Principal.Robot robot -> false;
+      case Principal.Anonymous anonymous -> false;
+    };
+  }
+
+  /** Whether the principal is a system administrator. */
+  public static boolean isAdmin(Principal principal) {
+    return principal instanceof Principal.User user && user.admin();
+  }
+}

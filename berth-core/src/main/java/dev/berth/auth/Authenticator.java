@@ -1,0 +1,199 @@
+package dev.berth.auth;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.metadata.Database;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Turns credentials into a {@link Principal}. A password hash costs tens of milliseconds by
+ * design, so a verified username/password pair is remembered for {@link #REMEMBER}: keyed by an
+ * HMAC of the pair under a key that lives only in this process (the table never holds a
+ * password), together with the user's credential version. Every request still reads the user's
+ * row (disabled? admin? version?), so a password change or a disabled account counts at once on
+ * every node; only the hash computation is skipped.
+ */
+public final class Authenticator {
+  static final Duration REMEMBER = Duration.ofMinutes(2);
+  private static final int MAX_REMEMBERED = 10_000;
+
+  /** A Basic {@code Authorization} header's content. */
+  public record Credentials(String username, String password) {
+    public static Optional<Credentials> fromBasic(String header) {
+      if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
+        return Optional.empty();
+      }
+      try {
+        String decoded = new String(
+            Base64.getDecoder().decode(header.substring(6).trim()), StandardCharsets.UTF_8);
+        int colon = decoded.indexOf(':');
+        if (colon <= 0) {
+          return Optional.empty();
+        }
+        return Optional.of(
+            new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1)));
+      } catch (IllegalArgumentException e) {
+        return Optional.empty();
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "Credentials[" + username + "]";
+    }
+  }
+
+  private record Remembered(long accountId, long credentialVersion, long expiresAt) {}
+
+  /** A user or robot row as far as checking its credentials goes. */
+  private record Account(
+      long id, String passwordHash, boolean usable, long credentialVersion, Principal principal) {}
+
+  public static final String ROBOT_PREFIX = "robot$";
+
+  private final Database database;
+  private final UserDao users;
+  private final RobotDao robots;
+  private final PasswordHasher hasher;
+  private final ObjectMapper json;
+  private final Clock clock;
+  private final byte[] rememberKey = new byte[32];
+  private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
+
+  public Authenticator(
+      Database database,
+      UserDao users,
+      RobotDao robots,
+      PasswordHasher hasher,
+      ObjectMapper json,
+      Clock clock) {
+    this.database = database;
+    this.users = users;
+    this.robots = robots;
+    this.hasher = hasher;
+    this.json = json;
+    this.clock = clock;
+    new SecureRandom().nextBytes(rememberKey);
+  }
+
+  /**
+   * The user or robot account ({@code robot$…}) these credentials belong to; empty when they are
+   * wrong, or the account is disabled or expired.
+   */
+  public Optional<Principal> authenticate(Credentials credentials) {
+    if (credentials.username().length() > 255 || credentials.password().length() > 1024) {
+      return Optional.empty();
+    }
+    Optional<Account> found = account(credentials.username());
+    if (found.isEmpty() || !found.get().usable() || found.get().passwordHash() == null) {
+      // Spend the time of a real check, so timing does not tell which names exist.
+      hasher.verify(credentials.password(), DUMMY_HASH);
+      return Optional.empty();
+    }
+    Account account = found.get();
+    String key = rememberKey(credentials);
+    long now = clock.millis();
+    Remembered hit = remembered.get(key);
+    if (hit != null
+        && hit.accountId() == account.id()
+        && hit.credentialVersion() == account.credentialVersion()
+        && hit.expiresAt() > now) {
+      return Optional.of(account.principal());
+    }
+    if (!hasher.verify(credentials.password(), account.passwordHash())) {
+      return Optional.empty();
+    }
+    if (remembered.size() >= MAX_REMEMBERED) {
+      remembered.entrySet().removeIf(entry -> entry.getValue().expiresAt() <= now);
+      if (remembered.size() >= MAX_REMEMBERED) {
+        remembered.clear();
+      }
+    }
+    remembered.put(
+        key, new Remembered(account.id(), account.credentialVersion(), now + REMEMBER.toMillis()));
+    return Optional.of(account.principal());
+  }
+
+  /** The principal a token's subject names, if the account still exists and is usable. */
+  public Optional<Principal> bySubject(String subject) {
+    return account(subject).filter(Account::usable).map(Account::principal);
+  }
+
+  /** The credential version of a usable account (refresh tokens carry it). */
+  public Optional<Long> credentialVersion(String subject) {
+    return account(subject).filter(Account::usable).map(Account::credentialVersion);
+  }
+
+  public Optional<UserDao.UserRow> user(String username) {
+    return database.read(c -> users.find(c, username));
+  }
+
+  private Optional<Account> account(String name) {
+    if (name.startsWith(ROBOT_PREFIX)) {
+      return database
+          .read(c -> robots.find(c, name))
+          .map(robot -> new Account(
+              robot.id(),
+              robot.secretHash(),
+              !robot.disabled()
+                  && (robot.expiresAt() == null || robot.expiresAt() > clock.millis()),
+              robot.credentialVersion(),
+              new Principal.Robot(robot.id(), robot.name(), permissions(robot.permissions()))));
+    }
+    return database
+        .read(c -> users.find(c, name))
+        .map(user -> new Account(
+            user.id(),
+            user.passwordHash(),
+            !user.disabled(),
+            user.credentialVersion(),
+            principal(user)));
+  }
+
+  /** A robot's permission list: {@code {"<project or *>": ["pull", …]}}; unknown actions dropped. */
+  Map<String, Set<Action>> permissions(String text) {
+    Map<String, Set<Action>> permissions = new java.util.HashMap<>();
+    try {
+      JsonNode root = json.readTree(text);
+      root.fields().forEachRemaining(entry -> {
+        java.util.EnumSet<Action> actions = java.util.EnumSet.noneOf(Action.class);
+        entry.getValue().forEach(action -> Action.parse(action.asText()).ifPresent(actions::add));
+        permissions.put(entry.getKey(), actions);
+      });
+    } catch (java.io.IOException | RuntimeException e) {
+      return Map.of();
+    }
+    return permissions;
+  }
+
+  static Principal principal(UserDao.UserRow user) {
+    return new Principal.User(user.id(), user.username(), user.admin(), Set.of());
+  }
+
+  private String rememberKey(Credentials credentials) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(rememberKey, "HmacSHA256"));
+      mac.update(credentials.username().getBytes(StandardCharsets.UTF_8));
+      mac.update((byte) 0);
+      return Base64.getEncoder()
+          .encodeToString(mac.doFinal(credentials.password().getBytes(StandardCharsets.UTF_8)));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static final String DUMMY_HASH = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+      + "9Qkq2yJ0yVQqC4kX3m9VJ3Qqv8M3m2a8h6m2v3w9s2E";
+}

@@ -1,0 +1,284 @@
+package dev.berth.auth;
+
+import dev.berth.http.Exchange;
+import dev.berth.metadata.Database;
+import dev.berth.oci.ErrorCode;
+import dev.berth.oci.RegistryException;
+import dev.berth.oci.RepositoryName;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Authentication and authorization of one {@code /v2} request, as the Docker registry token
+ * specification describes it: a request without credentials, or whose bearer token does not
+ * cover what it needs, gets {@code 401} with {@code WWW-Authenticate: Bearer realm="<base>/service/token",
+ * service="…",scope="repository:<name>:<actions>"}; Basic credentials are accepted directly too.
+ *
+ * <p>Answers to a caller who may not do something: no credentials → 401 (so clients log in);
+ * a pull of something the caller may not pull → 404 {@code NAME_UNKNOWN}, the same answer as
+ * for a repository that does not exist; a push or delete → 403 {@code DENIED} naming the action
+ * (a push into a project that does not exist would create it, so no answer to a push could hide
+ * whether a project exists; a clear refusal serves the user better).
+ * A push into a project that does not exist creates it (private, the pusher its Project Admin)
+ * when the pusher may create projects.
+ */
+public final class RegistryAccess {
+  public static final String TOKEN_PATH = "/service/token";
+
+  private final boolean enabled;
+  private final Database database;
+  private final Authenticator authenticator;
+  private final AccessController access;
+  private final TokenService tokens;
+  private final ProjectDao projects;
+  private final String externalUrl;
+
+  public RegistryAccess(
+      boolean enabled,
+      Database database,
+      Authenticator authenticator,
+      AccessController access,
+      TokenService tokens,
+      ProjectDao projects,
+      String externalUrl) {
+    this.enabled = enabled;
+    this.database = database;
+    this.authenticator = authenticator;
+    this.access = access;
+    this.tokens = tokens;
+    this.projects = projects;
+    this.externalUrl = externalUrl;
+  }
+
+  /** Access off ({@code auth.enabled: false}): everyone may do everything. */
+  public static RegistryAccess disabled() {
+    return new RegistryAccess(false, null, null, null, null, null, "");
+  }
+
+  public boolean enabled() {
+    return enabled;
+  }
+
+  /** Who is calling; 401 for bad credentials. Anonymous when none are sent or access is off. */
+  public Caller caller(Exchange exchange) {
+    if (!enabled) {
+      return new Caller(Principal.ANONYMOUS, null);
+    }
+    String header = exchange.header("Authorization");
+    if (header == null || header.isBlank()) {
+      return new Caller(Principal.ANONYMOUS, null);
+    }
+    if (header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      Optional<TokenService.Claims> claims = tokens.verify(header.substring(7).trim());
+      if (claims.isEmpty()) {
+        throw challenge(exchange, null, "invalid_token", "the bearer token is invalid or expired");
+      }
+      return new Caller(null, claims.get());
+    }
+    Optional<Authenticator.Credentials> credentials = Authenticator.Credentials.fromBasic(header);
+    if (credentials.isEmpty()) {
+      throw challenge(exchange, null, null, "unsupported Authorization header");
+    }
+    Optional<Principal> principal = authenticator.authenticate(credentials.get());
+    if (principal.isEmpty()) {
+      throw challenge(exchange, null, null, "invalid username or password");
+    }
+    return new Caller(principal.get(), null);
+  }
+
+  /**
+   * The caller of a request: a principal (Basic credentials, or none) or the claims of a bearer
+   * token (whose subject is resolved only when needed, e.g. to filter the catalog).
+   */
+  public final class Caller {
+    private Principal principal;
+    private final TokenService.Claims claims;
+
+    Caller(Principal principal, TokenService.Claims claims) {
+      this.principal = principal;
+      this.claims = claims;
+    }
+
+    /** The principal; for a bearer token, looked up by the token's subject. */
+    public Principal principal() {
+      if (principal == null) {
+        principal = claims.subject().equals(Principal.ANONYMOUS.name())
+            ? Principal.ANONYMOUS
+            : authenticator.bySubject(claims.subject()).orElse(Principal.ANONYMOUS);
+      }
+      return principal;
+    }
+
+    /** Whether access control is on at all. */
+    public boolean enabled() {
+      return enabled;
+    }
+
+    public boolean anonymous() {
+      return claims == null
+          ? principal instanceof Principal.Anonymous
+          : claims.subject().equals(Principal.ANONYMOUS.name());
+    }
+
+    /** {@code /v2/} itself: any authenticated caller. */
+    public void requireAuthenticated(Exchange exchange) {
+      if (enabled && anonymous()) {
+        throw challenge(exchange, null, null, "authentication required");
+      }
+    }
+
+    /** Requires {@code action} on the repository; throws the answer described on the class. */
+    public void require(Exchange exchange, RepositoryName repository, Action action) {
+      if (!enabled) {
+        return;
+      }
+      String project = repository.project();
+      String scopeAction = scopeAction(action);
+      if (claims != null) {
+        if (claims.grants(Scope.REPOSITORY, repository.value(), scopeAction)) {
+          if (action == Action.PUSH) {
+            ensureProject(project, principal());
+          }
+          return;
+        }
+        throw challenge(
+            exchange,
+            Scope.repository(repository.value(), Set.of(scopeAction)),
+            "insufficient_scope",
+            "the token does not grant " + scopeAction + " on " + repository);
+      }
+      Set<Action> allowed = database.read(c -> access.allowed(c, principal, project));
+      if (allowed.contains(action)) {
+        if (action == Action.PUSH) {
+          ensureProject(project, principal);
+        }
+        return;
+      }
+      if (anonymous()) {
+        throw challenge(
+            exchange,
+            Scope.repository(repository.value(), Set.of(scopeAction)),
+            null,
+            "authentication required");
+      }
+      if (action == Action.PULL) {
+        throw new RegistryException(
+            ErrorCode.NAME_UNKNOWN,
+            "repository name not known to registry",
+            Map.of("name", repository.value()));
+      }
+      throw new RegistryException(
+          ErrorCode.DENIED,
+          "requested access to the resource is denied: " + principal.name() + " may not "
+              + action.value() + " in " + repository,
+          Map.of("name", repository.value(), "action", action.value()));
+    }
+
+    /** Management actions that only a system administrator may take (GC, users, settings). */
+    public void requireAdmin(Exchange exchange) {
+      if (!enabled) {
+        return;
+      }
+      if (anonymous()) {
+        throw challenge(exchange, null, null, "authentication required");
+      }
+      if (!AccessController.isAdmin(principal())) {
+        throw new RegistryException(ErrorCode.DENIED, "only a system administrator may do this");
+      }
+    }
+
+    /** A management action in a project (the same permission matrix as {@code /v2}). */
+    public void requireInProject(Exchange exchange, String project, Action action) {
+      if (!enabled) {
+        return;
+      }
+      Set<Action> allowed = database.read(c -> access.allowed(c, principal(), project));
+      if (allowed.contains(action)) {
+        return;
+      }
+      if (anonymous()) {
+        throw challenge(exchange, null, null, "authentication required");
+      }
+      if (!allowed.contains(Action.PULL)) {
+        throw new RegistryException(
+            ErrorCode.NOT_FOUND, "project not found: " + project, Map.of("project", project));
+      }
+      throw new RegistryException(
+          ErrorCode.DENIED,
+          principal().name() + " may not " + action.value() + " in project " + project,
+          Map.of("project", project, "action", action.value()));
+    }
+
+    /** Whether the caller may pull from the repository, without an answer (for mounts). */
+    public boolean mayPull(RepositoryName repository) {
+      if (!enabled) {
+        return true;
+      }
+      if (claims != null) {
+        return claims.grants(Scope.REPOSITORY, repository.value(), "pull");
+      }
+      return database
+          .read(c -> access.allowed(c, principal, repository.project()))
+          .contains(Action.PULL);
+    }
+
+    /** Whether the caller may list the project's repositories in the catalog. */
+    public boolean mayList(String project) {
+      if (!enabled) {
+        return true;
+      }
+      return database.read(c -> access.allowed(c, principal(), project)).contains(Action.PULL);
+    }
+  }
+
+  /** The token protocol's name for an action: pull, push, or delete (for every deletion). */
+  public static String scopeAction(Action action) {
+    return switch (action) {
+      case PULL -> "pull";
+      case PUSH, CREATE_REPOSITORY -> "push";
+      case DELETE_ARTIFACT, DELETE_TAG, DELETE_REPOSITORY -> "delete";
+      default -> action.value();
+    };
+  }
+
+  private void ensureProject(String project, Principal creator) {
+    if (database.read(c -> projects.find(c, project)).isEmpty()) {
+      createProject(project, creator);
+    }
+  }
+
+  /** Creates a project for its first pusher, who becomes its Project Admin. */
+  public void createProject(String project, Principal creator) {
+    database.write(c -> {
+      if (projects.find(c, project).isEmpty()) {
+        long id = projects.getOrCreate(c, project, false);
+        if (creator instanceof Principal.User user && !user.admin()) {
+          projects.putMember(
+              c,
+              id,
+              new ProjectDao.Member(ProjectDao.Member.USER, user.name(), Role.PROJECT_ADMIN));
+        }
+      }
+      return null;
+    });
+  }
+
+  private RegistryException challenge(
+      Exchange exchange, Scope scope, String error, String message) {
+    StringBuilder value = new StringBuilder("Bearer realm=\"")
+        .append(exchange.baseUrl(externalUrl))
+        .append(TOKEN_PATH)
+        .append("\",service=\"")
+        .append(tokens.service())
+        .append('"');
+    if (scope != null) {
+      value.append(",scope=\"").append(scope).append('"');
+    }
+    if (error != null) {
+      value.append(",error=\"").append(error).append('"');
+    }
+    exchange.setHeader("WWW-Authenticate", value.toString());
+    return new RegistryException(ErrorCode.UNAUTHORIZED, message);
+  }
+}
