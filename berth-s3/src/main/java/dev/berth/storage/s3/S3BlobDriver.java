@@ -66,7 +66,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * of {@code n}; a key holds nothing when it has neither. {@code ~} cannot occur in a key (keys are
  * checked as {@code FsBlobDriver} checks them), so a segment never collides with a key. Segments
  * are siblings of the key, not children ({@code key/part-n}), because MinIO and filesystem-backed
- * stores cannot hold an object {@code k} and an object {@code k/x} at once.
+ * stores cannot hold an object {@code k} and an object {@code k/x} at once. {@link #list} skips
+ * objects under the prefix that are neither a key nor a segment of one: another tool's, or a
+ * store's temporary object of a PUT in flight (s3proxy's filesystem backend lists {@code
+ * <object>-<uuid>} until the PUT completes; S3 lists no such thing).
  *
  * <h2>Appending without shared state</h2>
  *
@@ -325,7 +328,10 @@ public final class S3BlobDriver implements BlobDriver {
     return io(() -> {
       Set<String> keys = new LinkedHashSet<>();
       for (S3Object object : listObjects(directory(prefix))) {
-        keys.add(logicalKey(object.key())); // a segmented key once, by its own name
+        String key = logicalKey(object.key()); // a segmented key once, by its own name
+        if (isKey(key)) {
+          keys.add(key);
+        }
       }
       return List.copyOf(keys);
     });
@@ -390,9 +396,13 @@ public final class S3BlobDriver implements BlobDriver {
   private record Piece(String object, long size, long index) {}
 
   private static void check(String key) {
-    if (!KEY.matcher(key).matches() || key.contains("..")) {
+    if (!isKey(key)) {
       throw new IllegalArgumentException("bad storage key: " + key);
     }
+  }
+
+  private static boolean isKey(String key) {
+    return KEY.matcher(key).matches() && !key.contains("..");
   }
 
   private static String normalisePrefix(String prefix) {
