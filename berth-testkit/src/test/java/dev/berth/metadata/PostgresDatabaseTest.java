@@ -3,6 +3,7 @@ package dev.berth.metadata;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.berth.testkit.PostgresServer;
 import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

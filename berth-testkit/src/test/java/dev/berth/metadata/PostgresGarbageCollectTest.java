@@ -1,5 +1,6 @@
 package dev.berth.metadata;
 
+import dev.berth.testkit.PostgresServer;
 import dev.berth.testkit.contract.GarbageCollectContract;
 
 /** Garbage collection on a real PostgreSQL, a new database for each test. */

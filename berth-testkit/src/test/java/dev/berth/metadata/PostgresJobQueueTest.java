@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.berth.jobs.ClaimedJob;
 import dev.berth.jobs.NewJob;
 import dev.berth.jobs.sql.SqlJobQueue;
+import dev.berth.testkit.PostgresServer;
 import dev.berth.testkit.contract.JobQueueContract;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.berth.metadata;
 
+import dev.berth.testkit.PostgresServer;
 import dev.berth.testkit.contract.MetadataContract;
 
 /** The metadata contract on a real PostgreSQL, a new database for each test. */

@@ -9,6 +9,7 @@ import dev.berth.oci.Digest;
 import dev.berth.storage.BlobNotFoundException;
 import dev.berth.storage.BlobStore;
 import dev.berth.storage.BlobWriter;
+import dev.berth.testkit.S3Server;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,6 +1,7 @@
 package dev.berth.storage.s3;
 
 import dev.berth.storage.BlobDriver;
+import dev.berth.testkit.S3Server;
 import dev.berth.testkit.contract.BlobDriverContract;
 import java.io.IOException;
 import org.junit.jupiter.api.AfterAll;

