@@ -10,7 +10,8 @@ package dev.berth.gc;
  *     items, each left for the next run), {@code failed} (stopped early) or {@code interrupted}
  *     (the process stopped during the run)
  * @param report JSON: the digests, {@code repository@digest}s, upload ids and storage keys
- *     deleted, each list capped at {@value GarbageCollectService#REPORT_LIMIT} entries
+ *     deleted, and the incomplete writes aborted ({@code incompleteWrites}: the keys they were
+ *     writing), each list capped at {@value GarbageCollectService#REPORT_LIMIT} entries
  */
 public record GarbageCollectRun(
     long id,

@@ -15,6 +15,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -28,7 +29,10 @@ import org.slf4j.LoggerFactory;
  * never deletes bytes a committed row points to. One run, in this order:
  *
  * <ol>
- *   <li>upload sessions idle longer than {@code uploads.expiry}: row, then bytes;
+ *   <li>upload sessions idle longer than {@code uploads.expiry}: row, then bytes; then writes
+ *       that the storage backend holds unfinished since before that (on S3, incomplete multipart
+ *       uploads of nodes that died mid-write), aborted ({@link
+ *       dev.berth.storage.BlobDriver#abortIncompleteWrites});
  *   <li>blobs no repository links and no manifest lists, unreferenced for longer than {@code
  *       gc.grace-period} (and those an earlier run claimed): per digest, under the digest's lock,
  *       claim (LIVE → DELETING, re-checked in the transaction), delete the bytes, delete the row
@@ -210,6 +214,29 @@ public final class GarbageCollectService {
         report.error(e);
       }
     }
+    abortIncompleteWrites(idleBefore, report);
+  }
+
+  /**
+   * Writes a node died in the middle of, which hold storage outside every key: counted in the
+   * report's {@code incompleteWrites} (not in a column of {@code gc_runs}: they free no bytes
+   * that the run could count, since the backend does not say how many each held).
+   */
+  private void abortIncompleteWrites(long startedBefore, Report report) {
+    try {
+      List<String> writes =
+          store.driver().abortIncompleteWrites(Instant.ofEpochMilli(startedBefore), report.dryRun);
+      report.incompleteWrites.addAll(writes);
+      if (!writes.isEmpty()) {
+        log.info(
+            "garbage collection: {} {} incomplete writes started before {}",
+            report.dryRun ? "found" : "aborted",
+            writes.size(),
+            Instant.ofEpochMilli(startedBefore));
+      }
+    } catch (IOException | RuntimeException e) {
+      report.error(e);
+    }
   }
 
   private void collectBlobs(long unreferencedBefore, Report report) {
@@ -371,6 +398,7 @@ public final class GarbageCollectService {
     final List<String> manifests = new ArrayList<>();
     final List<String> uploads = new ArrayList<>();
     final List<String> orphans = new ArrayList<>();
+    final List<String> incompleteWrites = new ArrayList<>();
     long bytes;
     int errors;
     String lastError;
@@ -406,12 +434,14 @@ public final class GarbageCollectService {
       list(root.putArray("manifests"), manifests);
       list(root.putArray("uploads"), uploads);
       list(root.putArray("orphans"), orphans);
+      list(root.putArray("incompleteWrites"), incompleteWrites);
       root.put(
           "truncated",
           blobs.size() > REPORT_LIMIT
               || manifests.size() > REPORT_LIMIT
               || uploads.size() > REPORT_LIMIT
-              || orphans.size() > REPORT_LIMIT);
+              || orphans.size() > REPORT_LIMIT
+              || incompleteWrites.size() > REPORT_LIMIT);
       try {
         return json.writeValueAsString(root);
       } catch (JsonProcessingException e) {

@@ -2,6 +2,7 @@ package dev.berth.storage;
 
 import java.io.IOException;
 import java.nio.channels.SeekableByteChannel;
+import java.time.Instant;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -51,6 +52,24 @@ public interface BlobDriver extends AutoCloseable {
 
   /** Every key under a prefix ({@code prefix/...}), in no particular order. */
   List<String> list(String prefix) throws IOException;
+
+  /**
+   * Aborts the writes started before {@code startedBefore} that were never committed nor closed
+   * (their process died) and that still hold storage outside every key, which {@link #list} does
+   * not show and {@link #delete} cannot reach: on S3, incomplete multipart uploads, which S3 keeps
+   * (and bills) until they are aborted. Garbage collection calls this with the upload expiry as
+   * the cut-off, so a write running for longer than that would be aborted too. A driver whose
+   * unfinished writes are ordinary keys, or vanish with the process, has none: the default finds
+   * nothing.
+   *
+   * @param dryRun find them only, abort nothing
+   * @return one entry per write found (aborted unless {@code dryRun}): the key, or the storage
+   *     object, it was writing to; a key written several times may appear more than once
+   */
+  default List<String> abortIncompleteWrites(Instant startedBefore, boolean dryRun)
+      throws IOException {
+    return List.of();
+  }
 
   @Override
   default void close() throws IOException {}

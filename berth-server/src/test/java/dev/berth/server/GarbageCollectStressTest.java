@@ -3,6 +3,7 @@ package dev.berth.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.berth.config.ConfigLoader;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;
@@ -11,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,8 +38,10 @@ import org.junit.jupiter.api.Test;
  * every image a client holds, and every manifest the API lists, pulls completely with correct
  * digests; after one last run a dry run finds nothing more to delete and {@code gc --verify}
  * finds storage and metadata consistent.
+ *
+ * <p>One subclass per backend ({@link #backend()}): SQLite and the filesystem, PostgreSQL and S3.
  */
-class GarbageCollectStressTest {
+abstract class GarbageCollectStressTest {
   private static final int CLIENTS = 8;
   private static final Duration LOAD = Duration.ofSeconds(25);
   private static final int SHARED_LAYERS = 6;
@@ -55,7 +59,7 @@ class GarbageCollectStressTest {
   @Test
   void clientsNeverSeeA5xxNorLoseAnImageWhileCollectionsRun() throws Exception {
     Path dataDir = Files.createTempDirectory("berth-gc-stress-");
-    berth = new InProcessBerth(Map.of("gc.grace-period", "0s"), dataDir);
+    berth = new InProcessBerth(withBackend(Map.of("gc.grace-period", "0s")), dataDir);
     berth.start();
     try {
       for (int i = 0; i < SHARED_LAYERS; i++) {
@@ -110,7 +114,7 @@ class GarbageCollectStressTest {
       PrintStream print = new PrintStream(report, true, StandardCharsets.UTF_8);
       assertThat(Main.run(
               new String[] {"gc", "--verify", "--data", dataDir.toString()},
-              Map.of(),
+              backendEnvironment(),
               print,
               print))
           .as("gc --verify: %s", report)
@@ -120,6 +124,27 @@ class GarbageCollectStressTest {
       berth.close();
       InProcessBerth.deleteRecursively(dataDir);
     }
+  }
+
+  // ---- the backend ----
+
+  /**
+   * Configuration keys that put the metadata and the blobs on the backend under test; none for
+   * SQLite and the filesystem in the data directory.
+   */
+  protected abstract Map<String, String> backend();
+
+  private Map<String, String> withBackend(Map<String, String> settings) {
+    Map<String, String> all = new HashMap<>(backend());
+    all.putAll(settings);
+    return all;
+  }
+
+  /** The backend as {@code BERTH_*} variables, for {@code gc --verify}. */
+  private Map<String, String> backendEnvironment() {
+    Map<String, String> environment = new HashMap<>();
+    backend().forEach((key, value) -> environment.put(ConfigLoader.environmentName(key), value));
+    return environment;
   }
 
   // ---- one client: owns stress/c<i>, so it knows what its repository holds ----

@@ -16,8 +16,9 @@ import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
  * v4 authentication as AWS does it. Starting it either works or throws, so a test that needs it
  * fails rather than skips when it cannot run.
  *
- * <p>A module that uses it declares {@code org.gaul:s3proxy} itself: it is an optional dependency
- * of the testkit, so that modules which only need its other fixtures do not carry it.
+ * <p>Only s3proxy's filesystem backend is used (the module excludes the SDKs of its other
+ * backends). It implements what the S3 driver calls, including {@code ListMultipartUploads} with
+ * each upload's initiation time (the modification time of the upload's stub file).
  */
 public final class S3Server implements AutoCloseable {
   public static final String ACCESS_KEY = "berth-test";
@@ -52,28 +53,6 @@ public final class S3Server implements AutoCloseable {
 
   public String endpoint() {
     return "http://127.0.0.1:" + proxy.getPort();
-  }
-
-  /**
-   * The {@code BERTH_STORAGE_*} environment of a Berth process whose blobs are in {@code bucket}
-   * on this server (path-style, created by the first node that starts).
-   */
-  public java.util.Map<String, String> environment(String bucket) {
-    return java.util.Map.of(
-        "BERTH_STORAGE_DRIVER",
-        "s3",
-        "BERTH_STORAGE_S3_ENDPOINT",
-        endpoint(),
-        "BERTH_STORAGE_S3_BUCKET",
-        bucket,
-        "BERTH_STORAGE_S3_ACCESS_KEY",
-        ACCESS_KEY,
-        "BERTH_STORAGE_S3_SECRET_KEY",
-        SECRET_KEY,
-        "BERTH_STORAGE_S3_PATH_STYLE",
-        "true",
-        "BERTH_STORAGE_S3_CREATE_BUCKET",
-        "true");
   }
 
   /** {@code storage.s3} for a bucket on this server. */

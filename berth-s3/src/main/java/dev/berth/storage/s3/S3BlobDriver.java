@@ -16,6 +16,7 @@ import java.nio.channels.NonWritableChannelException;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
@@ -40,8 +41,11 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListMultipartUploadsRequest;
+import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
@@ -62,7 +66,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * of {@code n}; a key holds nothing when it has neither. {@code ~} cannot occur in a key (keys are
  * checked as {@code FsBlobDriver} checks them), so a segment never collides with a key. Segments
  * are siblings of the key, not children ({@code key/part-n}), because MinIO and filesystem-backed
- * stores cannot hold an object {@code k} and an object {@code k/x} at once.
+ * stores cannot hold an object {@code k} and an object {@code k/x} at once. {@link #list} skips
+ * objects under the prefix that are neither a key nor a segment of one: another tool's, or a
+ * store's temporary object of a PUT in flight (s3proxy's filesystem backend lists {@code
+ * <object>-<uuid>} until the PUT completes; S3 lists no such thing).
  *
  * <h2>Appending without shared state</h2>
  *
@@ -107,10 +114,19 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * <h2>What the bucket needs</h2>
  *
  * Permissions {@code s3:GetObject}, {@code s3:PutObject}, {@code s3:DeleteObject}, {@code
- * s3:ListBucket} (without it S3 answers 403 instead of 404 for a missing key) and {@code
- * s3:AbortMultipartUpload}; {@code s3:CreateBucket} only with {@code create-bucket}. A writer
- * abandoned by a crashed node leaves an incomplete multipart upload, which S3 keeps (and bills)
- * until a lifecycle rule {@code AbortIncompleteMultipartUpload} removes it: set one on the bucket.
+ * s3:ListBucket} (without it S3 answers 403 instead of 404 for a missing key), {@code
+ * s3:AbortMultipartUpload} and {@code s3:ListBucketMultipartUploads}; {@code s3:CreateBucket}
+ * only with {@code create-bucket}.
+ *
+ * <h2>Abandoned multipart uploads</h2>
+ *
+ * A writer or move abandoned by a crashed node leaves an incomplete multipart upload, which S3
+ * keeps (and bills) but which no LIST of objects shows. Garbage collection aborts them ({@link
+ * #abortIncompleteWrites}): every incomplete upload under the prefix initiated longer than {@code
+ * uploads.expiry} ago, in the phase that expires upload sessions. So the prefix must belong to
+ * this registry alone (with an empty prefix, the whole bucket): another application's uploads
+ * under it would be aborted too. A lifecycle rule {@code AbortIncompleteMultipartUpload} on the
+ * bucket remains a useful backstop where garbage collection does not run.
  *
  * <h2>Consistency</h2>
  *
@@ -312,10 +328,61 @@ public final class S3BlobDriver implements BlobDriver {
     return io(() -> {
       Set<String> keys = new LinkedHashSet<>();
       for (S3Object object : listObjects(directory(prefix))) {
-        keys.add(logicalKey(object.key())); // a segmented key once, by its own name
+        String key = logicalKey(object.key()); // a segmented key once, by its own name
+        if (isKey(key)) {
+          keys.add(key);
+        }
       }
       return List.copyOf(keys);
     });
+  }
+
+  /**
+   * Lists the bucket's incomplete multipart uploads under the prefix ({@code
+   * ListMultipartUploads}, every page) and aborts those initiated before {@code startedBefore}.
+   * An upload without an initiation time (a store that does not report one) is left alone, and
+   * one that is gone by the time it is aborted (completed or aborted meanwhile) is not counted.
+   *
+   * @return the object each upload was writing, relative to the prefix
+   */
+  @Override
+  public List<String> abortIncompleteWrites(Instant startedBefore, boolean dryRun)
+      throws IOException {
+    return io(() -> {
+      List<MultipartUpload> abandoned = new ArrayList<>();
+      ListMultipartUploadsRequest request = ListMultipartUploadsRequest.builder()
+          .bucket(bucket)
+          .prefix(root.isEmpty() ? null : root)
+          .build();
+      for (ListMultipartUploadsResponse page : s3.listMultipartUploadsPaginator(request)) {
+        for (MultipartUpload upload : page.uploads()) {
+          if (upload.initiated() != null && upload.initiated().isBefore(startedBefore)) {
+            abandoned.add(upload);
+          }
+        }
+      }
+      List<String> objects = new ArrayList<>();
+      for (MultipartUpload upload : abandoned) {
+        if (!dryRun && !abort(upload.key(), upload.uploadId())) {
+          continue;
+        }
+        objects.add(upload.key().substring(root.length()));
+      }
+      return objects;
+    });
+  }
+
+  /** Aborts a multipart upload; false when S3 no longer knows it ({@code NoSuchUpload}). */
+  private boolean abort(String object, String uploadId) {
+    try {
+      s3.abortMultipartUpload(b -> b.bucket(bucket).key(object).uploadId(uploadId));
+      return true;
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404) {
+        return false;
+      }
+      throw e;
+    }
   }
 
   @Override
@@ -329,9 +396,13 @@ public final class S3BlobDriver implements BlobDriver {
   private record Piece(String object, long size, long index) {}
 
   private static void check(String key) {
-    if (!KEY.matcher(key).matches() || key.contains("..")) {
+    if (!isKey(key)) {
       throw new IllegalArgumentException("bad storage key: " + key);
     }
+  }
+
+  private static boolean isKey(String key) {
+    return KEY.matcher(key).matches() && !key.contains("..");
   }
 
   private static String normalisePrefix(String prefix) {
@@ -641,7 +712,7 @@ public final class S3BlobDriver implements BlobDriver {
     try {
       s3.abortMultipartUpload(b -> b.bucket(bucket).key(object).uploadId(uploadId));
     } catch (SdkException e) {
-      // Left for the bucket's lifecycle rule on incomplete multipart uploads.
+      // Left for garbage collection (abortIncompleteWrites) once older than the upload expiry.
     }
   }
 

@@ -336,6 +336,24 @@ class S3BlobDriverSegmentsTest {
   }
 
   @Test
+  void objectsUnderThePrefixThatAreNoKeyAreNotListed() throws Exception {
+    S3BlobDriver driver = node();
+    try (BlobWriter writer = driver.writer(UPLOAD, true)) {
+      writer.write(ByteBuffer.wrap(new byte[] {1, 2, 3}));
+      writer.commit();
+    }
+    // s3proxy's temporary object of a segment PUT in flight, and another tool's object.
+    for (String foreign : List.of(
+        UPLOAD + "~segment-0000000001-0b5e3f52-c2a1-4a39-9f0c-2d1f7c3e8a11", "uploads/a b")) {
+      raw.putObject(
+          b -> b.bucket(config.bucket()).key("registry/" + foreign), RequestBody.fromString("x"));
+    }
+
+    assertThat(driver.list("uploads")).containsExactly(UPLOAD);
+    assertThat(driver.stat(UPLOAD)).hasValue(3);
+  }
+
+  @Test
   void aMissingBucketStopsStartUpNamingTheKeyUnlessItMayBeCreated() throws Exception {
     BerthConfig.S3Config missing = server.config("never-created", "", false);
 

@@ -14,6 +14,8 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,7 +42,8 @@ import org.junit.jupiter.api.Test;
  *
  * Keys follow {@code BlobStore}'s layout ({@code blobs/...}, {@code uploads/<id>/...}). Every test
  * deletes what it wrote, and after each test the suite checks that {@code list("blobs")} and
- * {@code list("uploads")} are empty, so a driver on shared infrastructure (a bucket) can reuse it.
+ * {@code list("uploads")} are empty and that no write was left unfinished, so a driver on shared
+ * infrastructure (a bucket) can reuse it.
  */
 public abstract class BlobDriverContract {
   private static final String BLOB = "blobs/sha256/ab/ab" + "0".repeat(62);
@@ -67,6 +70,9 @@ public abstract class BlobDriverContract {
     try {
       assertThat(driver.list("blobs")).as("keys left under blobs/").isEmpty();
       assertThat(driver.list("uploads")).as("keys left under uploads/").isEmpty();
+      assertThat(driver.abortIncompleteWrites(Instant.now().plus(Duration.ofDays(1)), true))
+          .as("writes left unfinished")
+          .isEmpty();
     } finally {
       try {
         driver.close();
@@ -218,6 +224,19 @@ public abstract class BlobDriverContract {
       assertThat(slice.array()).isEqualTo(Arrays.copyOfRange(content, offset, offset + 4096));
     }
     assertThat(driver.delete(BLOB)).isTrue();
+  }
+
+  @Test
+  void largeWriterClosedWithoutCommitLeavesNoUnfinishedWrite() throws IOException {
+    byte[] content = new byte[12 * 1024 * 1024]; // beyond any buffer a driver keeps in memory
+    new Random(7).nextBytes(content);
+    try (BlobWriter writer = driver.writer(BLOB, false)) {
+      writer.write(ByteBuffer.wrap(content));
+    }
+
+    assertThat(driver.abortIncompleteWrites(Instant.now().plus(Duration.ofDays(1)), true))
+        .isEmpty();
+    driver.delete(BLOB); // whatever a driver kept of it is an ordinary key
   }
 
   // --- stat, open, delete ----------------------------------------------------------------------
