@@ -37,7 +37,6 @@ import org.tukaani.xz.XZOutputStream;
  * new, empty database; {@link #start()} is a server of the caller's own, which it may {@link
  * #stop()} and {@link #restart()} on the same port and data directory (a database outage) and
  * must {@link #close()}.
-
  *
  * <p>Berth connects as role {@value #USER} with a password, checked (scram-sha-256) as it would
  * be in production; only the superuser used to create databases is trusted.
