@@ -42,6 +42,14 @@ final class PostgresConnections implements Connections {
   private static final Logger log = LoggerFactory.getLogger(PostgresConnections.class);
   static final int ATTEMPTS = 5;
   private static final Set<String> RETRIED = Set.of("23505", "23503", "40P01", "40001");
+  /**
+   * How long a request waits for a connection before it fails with UNAVAILABLE (HikariCP's
+   * default is 30 s). When PostgreSQL is down, every request and every {@code /readyz} waits this
+   * long, so it is short: clients get their 503 and a load balancer's health check its answer
+   * within its own timeout. A pool exhausted this long is overloaded; 503 is the honest answer.
+   */
+  static final long CONNECTION_TIMEOUT_MILLIS = 5_000;
+
   /** The advisory-lock class of digest locks ("BGC1"), so they meet no other user's locks. */
   private static final int DIGEST_LOCK_CLASS = 0x42474331;
 
@@ -70,6 +78,7 @@ final class PostgresConnections implements Connections {
     config.setMaximumPoolSize(poolSize);
     config.setMinimumIdle(Math.min(2, poolSize));
     config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
+    config.setConnectionTimeout(CONNECTION_TIMEOUT_MILLIS);
     // Fail at once (not after connection-timeout) when the first connection cannot be made.
     config.setInitializationFailTimeout(1);
     try {

