@@ -8,11 +8,14 @@ import dev.berth.auth.AccessController;
 import dev.berth.auth.Action;
 import dev.berth.auth.IdentityService;
 import dev.berth.auth.RegistryAccess;
+import dev.berth.distribution.ManifestService;
 import dev.berth.gc.GarbageCollectJob;
 import dev.berth.gc.GarbageCollectRun;
 import dev.berth.gc.GarbageCollectService;
 import dev.berth.http.Exchange;
+import dev.berth.metadata.ArtifactDao;
 import dev.berth.metadata.Database;
+import dev.berth.metadata.RepositoryDao;
 import dev.berth.metadata.UsageDao;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
@@ -58,6 +61,7 @@ public final class AdminHandler {
   private final boolean readOnly;
   private final RegistryAccess access;
   private final IdentityHandler identities;
+  private final RepositoryApiHandler repositoryApi;
 
   public AdminHandler(
       GarbageCollectJob job,
@@ -68,8 +72,11 @@ public final class AdminHandler {
       boolean readOnly,
       RegistryAccess access,
       IdentityService identities,
-      AccessController accessController) {
+      AccessController accessController,
+      ManifestService manifests) {
     this.access = access;
+    this.repositoryApi =
+        new RepositoryApiHandler(database, new ArtifactDao(), new RepositoryDao(), manifests, json);
     this.identities = new IdentityHandler(identities, accessController, database, usage, json);
     this.job = job;
     this.service = service;
@@ -85,6 +92,10 @@ public final class AdminHandler {
       path = path.substring(0, path.length() - 1);
     }
     RegistryAccess.Caller caller = access.caller(exchange);
+    if (RepositoryApiHandler.serves(path)) {
+      repositoryApi.handle(exchange, path, caller, readOnly);
+      return;
+    }
     if (path.equals(IdentityHandler.USERS)
         || path.startsWith(IdentityHandler.USERS + "/")
         || path.equals(IdentityHandler.PROJECTS)

@@ -48,4 +48,30 @@ public final class RepositoryDao {
       return names;
     }
   }
+
+  /**
+   * Deletes a repository with its manifests, tags and blob links; the blobs it linked start
+   * their grace period (garbage collection frees those nothing else references).
+   */
+  public boolean delete(Connection c, long id) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("UPDATE blobs SET unreferenced_at = ?"
+        + " WHERE digest IN (SELECT digest FROM repository_blobs WHERE repository_id = ?)")) {
+      p.setLong(1, System.currentTimeMillis());
+      p.setLong(2, id);
+      p.executeUpdate();
+    }
+    for (String sql : List.of(
+        "DELETE FROM tags WHERE repository_id = ?",
+        "DELETE FROM manifests WHERE repository_id = ?",
+        "DELETE FROM repository_blobs WHERE repository_id = ?")) {
+      try (PreparedStatement p = c.prepareStatement(sql)) {
+        p.setLong(1, id);
+        p.executeUpdate();
+      }
+    }
+    try (PreparedStatement p = c.prepareStatement("DELETE FROM repositories WHERE id = ?")) {
+      p.setLong(1, id);
+      return p.executeUpdate() > 0;
+    }
+  }
 }

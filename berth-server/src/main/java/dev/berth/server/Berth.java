@@ -187,7 +187,15 @@ public final class Berth implements AutoCloseable {
               new RobotDao(),
               new PasswordHasher(),
               json.mapper()),
-          new AccessController(new ProjectDao(), config.auth().usersCreateProjects())));
+          new AccessController(new ProjectDao(), config.auth().usersCreateProjects()),
+          new ManifestService(
+              database,
+              new RepositoryDao(),
+              new BlobDao(),
+              new ManifestDao(),
+              new TagDao(),
+              json.manifests(),
+              json.mapper())));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }

@@ -351,6 +351,77 @@ class AuthTest {
         .isEqualTo(400);
   }
 
+  @Test
+  void repositoriesArtifactsAndTagsAreListedAndDeletedWithTheSamePermissions() {
+    String[] alice = basic("alice", "alice-password");
+    String first = pushImage("listing/app", "v1", alice);
+    String second = pushImage("listing/app", "v2", alice);
+    pushImage("listing/other", "v1", alice);
+    HttpResponse<byte[]> tagged = berth.put(
+        "/v2/listing/app/manifests/release_1",
+        berth
+            .get("/v2/listing/app/manifests/v2", with(alice, "Accept", Content.OCI_MANIFEST))
+            .body(),
+        with(alice, "Content-Type", Content.OCI_MANIFEST));
+    assertThat(tagged.statusCode()).isEqualTo(201);
+
+    JsonNode repositories =
+        InProcessBerth.json(berth.get("/api/v1/projects/listing/repositories?n=1", alice));
+    assertThat(repositories.path("repositories").get(0).path("name").asText())
+        .isEqualTo("listing/app");
+    assertThat(repositories.path("repositories").get(0).path("artifacts").asLong())
+        .isEqualTo(2);
+    assertThat(berth
+            .get("/api/v1/projects/listing/repositories?n=1", alice)
+            .headers()
+            .firstValue("Link"))
+        .hasValue("</api/v1/projects/listing/repositories?last=listing%2Fapp&n=1>; rel=\"next\"");
+
+    JsonNode artifacts =
+        InProcessBerth.json(berth.get("/api/v1/repositories/listing/app/artifacts", alice));
+    assertThat(artifacts.path("artifacts").get(0).path("digest").asText())
+        .as("newest first")
+        .isEqualTo(second);
+    assertThat(artifacts.path("artifacts").get(0).path("tags").toString())
+        .contains("release_1", "v2");
+    assertThat(artifacts.path("artifacts").get(1).path("digest").asText()).isEqualTo(first);
+
+    JsonNode found =
+        InProcessBerth.json(berth.get("/api/v1/repositories/listing/app/tags?q=_", alice));
+    assertThat(found.path("tags")).hasSize(1);
+    assertThat(found.path("tags").get(0).path("name").asText())
+        .as("'_' is a literal, not a LIKE wildcard")
+        .isEqualTo("release_1");
+    assertThat(berth
+            .get("/api/v1/repositories/listing/app/tags?q=%27%20OR%201%3D1--", alice)
+            .statusCode())
+        .isEqualTo(200);
+
+    // bob may not see or delete any of it.
+    assertThat(berth
+            .get("/api/v1/repositories/listing/app/artifacts", basic("bob", "bob-password"))
+            .statusCode())
+        .isEqualTo(404);
+    assertThat(berth
+            .delete("/api/v1/repositories/listing/app/tags/v1", basic("bob", "bob-password"))
+            .statusCode())
+        .isIn(403, 404);
+
+    assertThat(berth
+            .delete("/api/v1/repositories/listing/app/tags/release_1", alice)
+            .statusCode())
+        .isEqualTo(204);
+    assertThat(berth
+            .delete("/api/v1/repositories/listing/app/artifacts/" + first, alice)
+            .statusCode())
+        .isEqualTo(204);
+    assertThat(berth.get("/v2/listing/app/manifests/v1", alice).statusCode()).isEqualTo(404);
+    assertThat(berth.delete("/api/v1/repositories/listing/other", alice).statusCode())
+        .isEqualTo(204);
+    assertThat(berth.get("/v2/listing/other/tags/list", alice).statusCode()).isEqualTo(404);
+    assertThat(catalog(alice)).contains("listing/app").doesNotContain("listing/other");
+  }
+
   // ---- helpers ----
 
   private static void createUser(String name, String password) {

@@ -15,6 +15,19 @@ class PostgresMetadataTest extends MetadataContract {
   }
 
   @Override
+  protected void afterBulkLoad(String... tables) {
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+            url, PostgresServer.USER, PostgresServer.PASSWORD);
+        java.sql.Statement statement = c.createStatement()) {
+      for (String table : tables) {
+        statement.execute("VACUUM ANALYZE " + table);
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
   protected void cleanup() {
     server.dropDatabase(url);
   }

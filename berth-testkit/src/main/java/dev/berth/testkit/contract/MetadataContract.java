@@ -71,6 +71,12 @@ public abstract class MetadataContract {
   /** A new, empty database with the schema migrated; called before each test. */
   protected abstract Database openDatabase();
 
+  /**
+   * What the database does by itself some time after a bulk load (on PostgreSQL, autovacuum's
+   * VACUUM ANALYZE: statistics for the planner, the visibility map for index-only scans).
+   */
+  protected void afterBulkLoad(String... tables) {}
+
   /** Releases what {@link #openDatabase()} set up; called after each test, once it is closed. */
   protected void cleanup() {}
 
@@ -785,5 +791,86 @@ public abstract class MetadataContract {
   private Void touch(Connection c, String id, long now) throws SQLException {
     uploads.touch(c, id, now);
     return null;
+  }
+
+  /**
+   * Issue 4 §4: a repository with 100,000 artifacts lists a page in under 100 ms (first page,
+   * a page deep in the middle, a tag search), because every listing is a keyset query.
+   */
+  @Test
+  void aRepositoryWithAHundredThousandArtifactsListsAPageInUnder100Milliseconds() {
+    int count = 100_000;
+    long repository = database.write(c -> repositories.getOrCreate(c, "big/app"));
+    database.write(c -> {
+      long now = System.currentTimeMillis();
+      try (PreparedStatement manifest = c.prepareStatement(
+          "INSERT INTO manifests (repository_id, digest, media_type, size, content, created_at)"
+              + " VALUES (?, ?, ?, ?, ?, ?)")) {
+        for (int i = 0; i < count; i++) {
+          String text = "{\"n\":" + i + "}";
+          byte[] content = text.getBytes(StandardCharsets.UTF_8);
+          manifest.setLong(1, repository);
+          manifest.setString(2, digest(text).toString());
+          manifest.setString(3, MediaType.OCI_MANIFEST);
+          manifest.setLong(4, content.length);
+          manifest.setBytes(5, content);
+          manifest.setLong(6, now + i);
+          manifest.addBatch();
+          if (i % 1000 == 999) {
+            manifest.executeBatch();
+          }
+        }
+        manifest.executeBatch();
+      }
+      try (PreparedStatement tag =
+          c.prepareStatement("INSERT INTO tags (repository_id, name, manifest_id, updated_at)"
+              + " SELECT repository_id, 'v' || id, id, created_at FROM manifests"
+              + " WHERE repository_id = ?")) {
+        tag.setLong(1, repository);
+        tag.executeUpdate();
+      }
+      return null;
+    });
+    afterBulkLoad("manifests", "tags");
+    dev.berth.metadata.ArtifactDao artifacts = new dev.berth.metadata.ArtifactDao();
+
+    List<dev.berth.metadata.ArtifactDao.Artifact> first = timed(
+        "first page",
+        () -> database.read((Connection c) -> artifacts.artifacts(c, repository, 0, 51)));
+    assertThat(first).hasSize(51);
+    assertThat(first.getFirst().tags()).hasSize(1);
+    long middle = first.getFirst().id() - count / 2;
+    List<dev.berth.metadata.ArtifactDao.Artifact> deep = timed(
+        "a page in the middle",
+        () -> database.read((Connection c) -> artifacts.artifacts(c, repository, middle, 51)));
+    assertThat(deep).hasSize(51);
+    List<dev.berth.metadata.ArtifactDao.TagRow> tags = timed(
+        "tags after a cursor",
+        () -> database.read((Connection c) -> artifacts.tags(c, repository, null, "v5", 51)));
+    assertThat(tags).hasSize(51);
+    List<dev.berth.metadata.ArtifactDao.RepositorySummary> summaries = timed(
+        "repositories of the project",
+        () -> database.read(
+            (Connection c) -> artifacts.repositories(c, "big", false, null, null, 51)));
+    assertThat(summaries).hasSize(1);
+    assertThat(summaries.getFirst().artifacts()).isEqualTo(count);
+  }
+
+  private <T> T timed(String what, Callable<T> query) {
+    try {
+      query.call(); // warm the statement and the page cache
+      long best = Long.MAX_VALUE;
+      T result = null;
+      for (int i = 0; i < 3; i++) {
+        long started = System.nanoTime();
+        result = query.call();
+        best = Math.min(best, System.nanoTime() - started);
+      }
+      System.out.printf("%s: %s in %.1f ms%n", getClass().getSimpleName(), what, best / 1e6);
+      assertThat(best / 1_000_000).as(what + " in ms").isLessThan(100);
+      return result;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Manifest GET req/s on a public project: anonymous vs Basic credentials vs a bearer token, and
+# the same GET with access control off, alternated over ROUNDS rounds (issue 4 §3).
+#
+#   bench/auth/auth-bench.sh            # needs wrk (apt-get install wrk) and a built berth.jar
+#
+# Environment: ROUNDS (3), DURATION (10s), WARMUP (5s), CONNECTIONS (64), THREADS (2),
+# PORT (15300). Each round starts fresh servers and warms each path up before measuring it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+PORT=${PORT:-15300}
+WORK=$(mktemp -d /tmp/berth-auth-bench-XXXX)
+PASSWORD=bench-admin-password
+BASE=http://127.0.0.1:$PORT
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+start() { # $1: auth.enabled
+  BERTH_AUTH_ENABLED=$1 BERTH_ADMIN_PASSWORD=$PASSWORD BERTH_LOG_ACCESS_LOG=false \
+    bin/berth serve --addr 127.0.0.1:$PORT --data "$WORK/data-$1" > "$WORK/berth-$1.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' $BASE/v2/ || true)
+    [ "$code" = 200 ] || [ "$code" = 401 ] && return 0
+    sleep 0.1
+  done
+  echo "berth did not start"; cat "$WORK/berth-$1.log"; exit 1
+}
+stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+
+push_image() { # pushes library repository "bench" (public) as admin; prints the manifest path
+  local auth=(-u "admin:$PASSWORD")
+  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' > "$WORK/config"
+  head -c 2048 /dev/urandom > "$WORK/layer"
+  for f in config layer; do
+    d=sha256:$(sha256sum "$WORK/$f" | cut -d' ' -f1)
+    curl -sf "${auth[@]}" -X POST -H 'Content-Type: application/octet-stream' \
+      --data-binary @"$WORK/$f" "$BASE/v2/bench/blobs/uploads/?digest=$d" > /dev/null
+    eval "${f}_digest=$d; ${f}_size=$(stat -c %s "$WORK/$f")"
+  done
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
+    "$config_digest" "$config_size" "$layer_digest" "$layer_size" > "$WORK/manifest"
+  curl -sf "${auth[@]}" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary @"$WORK/manifest" "$BASE/v2/bench/manifests/v1" > /dev/null
+}
+
+run() { # $1 label, rest: extra wrk args
+  local label=$1; shift
+  local rps
+  rps=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+      -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$@" "$BASE/v2/bench/manifests/v1" \
+    | awk '/Requests\/sec/ {print $2}')
+  echo "$label $rps" | tee -a "$WORK/results"
+}
+
+warm() { # JIT warm-up, not counted
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP:-5s}" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$@" "$BASE/v2/bench/manifests/v1" > /dev/null
+}
+
+curl_user() {
+  curl -sf -u "admin:$PASSWORD" -H 'Content-Type: application/json' \
+    -d '{"username":"alice","password":"alice-password"}' $BASE/api/v1/users > /dev/null
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "# round $round, load $(cut -d' ' -f1 /proc/loadavg)"
+  start false; push_image
+  warm
+  run "off" ; stop
+  start true; push_image; [ "$round" = 1 ] && curl_user || true
+  curl -s -o /dev/null -w '' -u alice:alice-password $BASE/v2/ || true
+  token=$(curl -sf -u alice:alice-password "$BASE/service/token?service=berth&scope=repository:bench:pull" \
+    | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  # each check: the request must really succeed with these credentials
+  for h in "" "Authorization: Basic $(printf alice:alice-password | base64 -w0)" "Authorization: Bearer $token"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' ${h:+-H "$h"} $BASE/v2/bench/manifests/v1)
+    [ "$code" = 200 ] || { echo "check failed ($code) for '$h'"; exit 1; }
+  done
+  warm -H "Authorization: Bearer $token"
+  warm -H "Authorization: Basic $(printf alice:alice-password | base64 -w0)"
+  run "anonymous"
+  run "basic" -H "Authorization: Basic $(printf alice:alice-password | base64 -w0)"
+  run "bearer" -H "Authorization: Bearer $token"
+  stop
+done
+echo "# medians (req/s)"
+for label in off anonymous basic bearer; do
+  printf '%s ' "$label"; grep "^$label " "$WORK/results" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+done
