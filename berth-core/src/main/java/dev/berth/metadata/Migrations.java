@@ -31,7 +31,8 @@ final class Migrations {
       new Migration(1, "registry", "/db/migration/common/V1__registry.sql"),
       new Migration(2, "garbage collection", "/db/migration/common/V2__garbage_collection.sql"),
       new Migration(3, "jobs", "/db/migration/common/V3__jobs.sql"),
-      new Migration(4, "link pruning", "/db/migration/common/V4__link_pruning.sql"));
+      new Migration(4, "link pruning", "/db/migration/common/V4__link_pruning.sql"),
+      new Migration(5, "audit log", "/db/migration/common/V5__audit_log.sql"));
 
   private final Database database;
 
