@@ -166,6 +166,9 @@ public record AuditEvent(
 
   /** {@code detail} as stored: a JSON object of strings, keys sorted, no spaces. */
   public String detailJson() {
+    if (detail.isEmpty()) {
+      return "{}";
+    }
     try {
       return JSON.writeValueAsString(detail);
     } catch (JsonProcessingException e) {

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  *       UPDATE}; SQLite has one writer) until the commit, which keeps the chain one line across
  *       threads and nodes, and taking that lock last keeps lock order the same everywhere.
  *   <li>{@link #recordAsync} is for pulls, which must not wait: the event joins a bounded queue
- *       that one virtual thread writes in batches (one transaction per batch). At most {@code
+ *       that one virtual thread writes in batches (one transaction per batch, gathered for up to 100
+ *       ms or until half the bound is queued). At most {@code
  *       pullBatchSize} pull events are ever queued or being written, so a crash loses at most one
  *       batch; when that many are pending, a new one is dropped and counted ({@link #dropped})
  *       rather than making the request wait. {@link #close} writes what is queued.
@@ -40,6 +41,8 @@ import org.slf4j.LoggerFactory;
 public final class AuditLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
   private static final long DROP_WARNING_INTERVAL_MILLIS = 10_000;
+  /** How long the pull writer waits for a batch to fill (see {@link #lingerForMore}). */
+  private static final java.time.Duration LINGER = java.time.Duration.ofMillis(100);
 
   /**
    * @param checkpointInterval records between signed checkpoints ({@code
@@ -48,7 +51,7 @@ public final class AuditLog implements AutoCloseable {
    *     audit.pull-batch-size})
    */
   public record Settings(int checkpointInterval, int pullBatchSize) {
-    public static final Settings DEFAULTS = new Settings(1000, 1000);
+    public static final Settings DEFAULTS = new Settings(1000, 10_000);
 
     public Settings {
       if (checkpointInterval < 1) {
@@ -206,6 +209,7 @@ public final class AuditLog implements AutoCloseable {
         continue;
       }
       batch.add(first);
+      lingerForMore();
       queue.drainTo(batch, settings.pullBatchSize() - 1);
       try {
         database.write(c -> append(c, batch));
@@ -215,6 +219,25 @@ public final class AuditLog implements AutoCloseable {
       } finally {
         pending.addAndGet(-batch.size());
         batch.clear();
+      }
+    }
+  }
+
+  /**
+   * Waits up to {@link #LINGER} for more pull events, or until half the bound is queued, so that
+   * a steady stream of pulls costs a few commits a second rather than one per pull or two (each
+   * commit is a WAL sync on SQLite). Half, so that pulls keep being accepted while this batch is
+   * written.
+   */
+  private void lingerForMore() {
+    long deadline = System.nanoTime() + LINGER.toNanos();
+    while (!closing
+        && queue.size() < settings.pullBatchSize() / 2
+        && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        closing = true;
       }
     }
   }

@@ -30,6 +30,14 @@ public final class ChainHash {
 
   private static final byte[] VERSION = "berth-audit-1".getBytes(StandardCharsets.UTF_8);
   private static final HexFormat HEX = HexFormat.of();
+  /** Looking a digest up costs more than hashing a record; each thread keeps one. */
+  private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  });
 
   private ChainHash() {}
 
@@ -90,7 +98,8 @@ public final class ChainHash {
 
   /** {@code SHA-256(prev ‖ canonical)} in lower-case hex; a malformed prev hashes as given text. */
   public static String hash(String prevHash, byte[] canonical) {
-    MessageDigest sha = sha256();
+    MessageDigest sha = SHA_256.get();
+    sha.reset();
     byte[] prev;
     try {
       prev = HEX.parseHex(prevHash);
@@ -101,13 +110,5 @@ public final class ChainHash {
     sha.update(prev);
     sha.update(canonical);
     return HEX.formatHex(sha.digest());
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -115,7 +115,7 @@ public record BerthConfig(
         new UploadsConfig(Duration.ofHours(24), 0),
         new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false),
         new AuditConfig(
-            0, "", 1000, 1000, new SyslogConfig(false, "udp", "", 514, "local0", "berth", "")),
+            0, "", 1000, 10_000, new SyslogConfig(false, "udp", "", 514, "local0", "berth", "")),
         new LogConfig("info", "plain", true));
   }
 
