@@ -152,6 +152,40 @@ class SyslogForwarderTest {
   }
 
   @Test
+  void recordsWaitInTheDatabaseWhileTheReceiverIsDown() throws Exception {
+    int port;
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = probe.getLocalPort();
+    }
+    SyslogForwarder forwarder = new SyslogForwarder(
+        database,
+        new SyslogForwarder.Settings(
+            SyslogForwarder.Transport.TCP,
+            "127.0.0.1",
+            port,
+            16,
+            "berth",
+            "",
+            Duration.ofMillis(50)),
+        "node-1",
+        Clock.systemUTC());
+    closing.add(forwarder);
+    forwarder.start();
+    Thread.sleep(200);
+    AuditRecord first = log.record(event("v1", AuditOutcome.SUCCESS));
+    AuditRecord second = log.record(event("v2", AuditOutcome.SUCCESS));
+    Thread.sleep(500); // the forwarder fails to connect and backs off
+
+    ServerSocket server = new ServerSocket(port, 10, InetAddress.getLoopbackAddress());
+    closing.add(server);
+    BlockingQueue<String> messages = octetCountingReceiver(server);
+    assertThat(parse(messages.poll(15, TimeUnit.SECONDS)).params())
+        .containsEntry("id", Long.toString(first.id()));
+    assertThat(parse(messages.poll(5, TimeUnit.SECONDS)).params())
+        .containsEntry("id", Long.toString(second.id()));
+  }
+
+  @Test
   void aMessageIsRfc5424WithEscapedStructuredData() {
     AuditRecord record = new AuditRecord(
         7,

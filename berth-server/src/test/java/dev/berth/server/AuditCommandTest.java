@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -33,7 +34,8 @@ class AuditCommandTest {
 
   @Test
   void reportsIntactThenNamesTheFirstDeletedRecord() throws Exception {
-    InProcessBerth berth = new InProcessBerth(Map.of(), dataDir);
+    // Retention on, so the server also defines its daily purge (checked below).
+    InProcessBerth berth = new InProcessBerth(Map.of("audit.retention-days", "30"), dataDir);
     berth.start();
     try {
       for (int i = 1; i <= 4; i++) {
@@ -53,6 +55,12 @@ class AuditCommandTest {
 
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("berth.db"));
         Statement s = c.createStatement()) {
+      try (ResultSet rs = s.executeQuery(
+          "SELECT job_type, interval_millis FROM schedules WHERE name = 'audit-retention'")) {
+        assertThat(rs.next()).as("retention on: the daily purge is scheduled").isTrue();
+        assertThat(rs.getString(1)).isEqualTo("audit.purge");
+        assertThat(rs.getLong(2)).isEqualTo(86_400_000L);
+      }
       s.executeUpdate("DELETE FROM audit_log WHERE id = 2");
     }
     Result broken = verify();
