@@ -492,6 +492,29 @@ public abstract class AuditLogContract {
   }
 
   @Test
+  void thePurgeTaskRunsOnTheJobQueue() {
+    AuditLog log = log();
+    log.record(push("alice", "library/alpine", "old", 0));
+    log.record(push("alice", "library/alpine", "new", 0).withTime(T0.plus(Duration.ofDays(20))));
+    Clock later = Clock.fixed(T0.plus(Duration.ofDays(25)), ZoneOffset.UTC);
+    PurgeAuditLogJob purge = new PurgeAuditLogJob(database, log, KEY, 10, later);
+    dev.berth.jobs.sql.SqlJobQueue queue = new dev.berth.jobs.sql.SqlJobQueue(database, later);
+    long id = queue.enqueue(dev.berth.jobs.NewJob.of(PurgeAuditLogJob.PURGE, "{}"));
+
+    dev.berth.jobs.Worker worker = new dev.berth.jobs.Worker(
+        queue, "node-1", purge.tasks(), later, dev.berth.jobs.Worker.Settings.DEFAULT);
+    assertThat(worker.runOnce()).isTrue();
+
+    dev.berth.jobs.Job job = queue.get(id).orElseThrow();
+    assertThat(job.state()).isEqualTo(dev.berth.jobs.JobState.SUCCEEDED);
+    assertThat(job.result()).hasValue("{\"deleted\":1}");
+    assertThat(new AuditQuery(database).all(AuditFilter.ALL))
+        .extracting(r -> r.event().action())
+        .containsExactly(AuditAction.AUDIT_PURGE, AuditAction.MANIFEST_PUSH);
+    assertThat(verify().intact()).isTrue();
+  }
+
+  @Test
   void aForgedAnchorIsCaught() {
     AuditLog log = fiveRecords(1000);
     new PurgeAuditLogJob(database, log, KEY, 1, clock)
