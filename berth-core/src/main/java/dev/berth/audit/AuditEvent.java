@@ -16,8 +16,9 @@ import java.util.TreeMap;
  *
  * <p>Validated once, here: the enums are required; absent strings are empty (never null), and the
  * free-text fields a client controls are cut to their column lengths rather than refused, so that
- * a 10 kB user name in a failed login is still recorded (as its first 255 characters). The time is
- * kept to the millisecond, as stored.
+ * a 10 kB user name in a failed login is still recorded (as its first 255 characters), and NUL
+ * characters, which PostgreSQL cannot store, become U+FFFD. The time is kept to the millisecond,
+ * as stored.
  *
  * <p>Never a password or secret: {@code detail} is for small facts (a scope, a setting's name, a
  * count), and a key that names a secret ({@code password}, {@code secret}, {@code token}, {@code
@@ -189,6 +190,10 @@ public record AuditEvent(
   private static String cut(String value, int length) {
     if (value == null) {
       return "";
+    }
+    if (value.indexOf('\u0000') >= 0) {
+      // PostgreSQL text cannot hold NUL, and a user name from a Basic header can contain one.
+      value = value.replace('\u0000', '\uFFFD');
     }
     if (value.length() <= length) {
       return value;

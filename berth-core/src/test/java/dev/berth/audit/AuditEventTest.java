@@ -28,6 +28,9 @@ class AuditEventTest {
     AuditEvent longName =
         AuditEvent.of(AuditAction.LOGIN, ActorType.USER, "n".repeat(5000), AuditOutcome.FAILURE);
     assertThat(longName.actorName()).hasSize(255);
+    AuditEvent nul =
+        AuditEvent.of(AuditAction.LOGIN, ActorType.USER, "ali\u0000ce", AuditOutcome.FAILURE);
+    assertThat(nul.actorName()).isEqualTo("ali\uFFFDce");
   }
 
   @Test
