@@ -15,6 +15,7 @@ public record BerthConfig(
     UploadsConfig uploads,
     GcConfig gc,
     AuthConfig auth,
+    AuditConfig audit,
     LogConfig log) {
 
   public record ServerConfig(
@@ -86,6 +87,36 @@ public record BerthConfig(
       Duration tokenLifetime,
       String tokenService) {}
 
+  /**
+   * {@code audit}: the operation audit log (decision 013). {@code retention-days}: records older
+   * than this are purged daily (0: kept forever); {@code checkpoint-key}: the HMAC key that signs
+   * the chain's checkpoints (empty: generated into {@code <data-dir>/audit-checkpoint.key}; nodes
+   * sharing PostgreSQL must set the same one); {@code checkpoint-interval}: records between
+   * signed checkpoints; {@code pull-batch-size}: pull records queued at most, written one batch
+   * per transaction (a crash loses at most this many).
+   */
+  public record AuditConfig(
+      int retentionDays,
+      String checkpointKey,
+      int checkpointInterval,
+      int pullBatchSize,
+      SyslogConfig syslog) {}
+
+  /**
+   * {@code audit.syslog}: forwarding to a syslog receiver as RFC 5424 messages. {@code
+   * transport}: {@code udp}, {@code tcp} (octet counting) or {@code tls}; {@code facility}: a name
+   * ({@code local0}, {@code auth}, …) or 0..23; {@code tls-ca-file}: PEM certificates to trust
+   * (empty: the JVM's trust store).
+   */
+  public record SyslogConfig(
+      boolean enabled,
+      String transport,
+      String host,
+      int port,
+      String facility,
+      String appName,
+      String tlsCaFile) {}
+
   public record LogConfig(String level, String format, boolean accessLog) {}
 
   public static BerthConfig defaults() {
@@ -101,6 +132,8 @@ public record BerthConfig(
         new UploadsConfig(Duration.ofHours(24), 0),
         new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false),
         new AuthConfig(true, true, "", Duration.ofMinutes(5), "berth"),
+        new AuditConfig(
+            0, "", 1000, 10_000, new SyslogConfig(false, "udp", "", 514, "local0", "berth", "")),
         new LogConfig("info", "plain", true));
   }
 

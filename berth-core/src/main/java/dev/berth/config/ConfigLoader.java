@@ -32,7 +32,8 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 public final class ConfigLoader {
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
-  private static final Set<String> SECRET_WORDS = Set.of("password", "secret", "access-key");
+  private static final Set<String> SECRET_WORDS =
+      Set.of("password", "secret", "access-key", "checkpoint-key");
 
   public ConfigLoader() {}
 
@@ -218,6 +219,38 @@ public final class ConfigLoader {
         isSchedule(c.gc().schedule()),
         "gc.schedule",
         "must be off, @hourly, @daily or an interval such as 6h, got '" + c.gc().schedule() + "'");
+    BerthConfig.AuditConfig audit = c.audit();
+    require(audit.retentionDays() >= 0, "audit.retention-days", "must not be negative (0: keep)");
+    require(
+        audit.checkpointKey().isEmpty() || audit.checkpointKey().length() >= 16,
+        "audit.checkpoint-key",
+        "must be at least 16 characters (empty: generated in the data directory)");
+    require(audit.checkpointInterval() >= 1, "audit.checkpoint-interval", "must be at least 1");
+    require(audit.pullBatchSize() >= 1, "audit.pull-batch-size", "must be at least 1");
+    BerthConfig.SyslogConfig syslog = audit.syslog();
+    require(
+        Set.of("udp", "tcp", "tls").contains(syslog.transport()),
+        "audit.syslog.transport",
+        "must be udp, tcp or tls, got '" + syslog.transport() + "'");
+    require(
+        syslog.port() >= 1 && syslog.port() <= 65535,
+        "audit.syslog.port",
+        "must be 1..65535, got " + syslog.port());
+    try {
+      dev.berth.audit.SyslogForwarder.facility(syslog.facility());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(
+          "bad value for configuration key 'audit.syslog.facility': " + e.getMessage());
+    }
+    if (syslog.enabled()) {
+      require(!syslog.host().isBlank(), "audit.syslog.host", "must be set when enabled");
+      if (!syslog.tlsCaFile().isEmpty()) {
+        require(
+            Files.isReadable(Path.of(syslog.tlsCaFile())),
+            "audit.syslog.tls-ca-file",
+            "cannot read " + syslog.tlsCaFile());
+      }
+    }
     require(
         Set.of("trace", "debug", "info", "warn", "error").contains(c.log().level()),
         "log.level",

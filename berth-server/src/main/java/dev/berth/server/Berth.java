@@ -2,6 +2,12 @@ package dev.berth.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.admin.AdminHandler;
+import dev.berth.admin.AuditHandler;
+import dev.berth.audit.AuditKey;
+import dev.berth.audit.AuditLog;
+import dev.berth.audit.AuditQuery;
+import dev.berth.audit.PurgeAuditLogJob;
+import dev.berth.audit.SyslogForwarder;
 import dev.berth.auth.AccessController;
 import dev.berth.auth.Authenticator;
 import dev.berth.auth.IdentityBootstrap;
@@ -27,6 +33,7 @@ import dev.berth.gc.GarbageCollectService;
 import dev.berth.http.ErrorResponses;
 import dev.berth.http.HttpServer;
 import dev.berth.jobs.Scheduler;
+import dev.berth.jobs.Task;
 import dev.berth.jobs.Worker;
 import dev.berth.jobs.sql.SqlJobQueue;
 import dev.berth.metadata.BlobDao;
@@ -51,6 +58,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -70,6 +78,10 @@ public final class Berth implements AutoCloseable {
   private final Worker worker;
 
   private final Scheduler scheduler;
+  /** The audit log (decision 013); the request paths record into it. */
+  private final AuditLog audit;
+  /** Syslog forwarding of the audit log; null when off. */
+  private final SyslogForwarder syslog;
 
   private Berth(
       FileChannel lockChannel,
@@ -77,13 +89,17 @@ public final class Berth implements AutoCloseable {
       BlobDriver driver,
       HttpServer http,
       Worker worker,
-      Scheduler scheduler) {
+      Scheduler scheduler,
+      AuditLog audit,
+      SyslogForwarder syslog) {
     this.lockChannel = lockChannel;
     this.database = database;
     this.driver = driver;
     this.http = http;
     this.worker = worker;
     this.scheduler = scheduler;
+    this.audit = audit;
+    this.syslog = syslog;
   }
 
   /**
@@ -118,11 +134,14 @@ public final class Berth implements AutoCloseable {
     CompletableFuture<RegistryHandler> registry = new CompletableFuture<>();
     CompletableFuture<AdminHandler> admin = new CompletableFuture<>();
     CompletableFuture<TokenHandler> tokens = new CompletableFuture<>();
+    CompletableFuture<AuditHandler> auditApi = new CompletableFuture<>();
     BlobDriver driver = null;
     HttpServer http = null;
     Database database = null;
     Worker worker = null;
     Scheduler scheduler = null;
+    AuditLog audit = null;
+    SyslogForwarder syslog = null;
     try {
       driver = openDriver(config);
       BlobDriver storage = driver;
@@ -145,6 +164,7 @@ public final class Berth implements AutoCloseable {
           new ErrorResponses(),
           () -> registry.isDone() && opening.join().isHealthy() && storageReachable(storage));
       http.route("/v2", exchange -> registry.join().handle(exchange));
+      http.route(AuditHandler.PATH, exchange -> auditApi.join().handle(exchange));
       http.route("/api/v1", exchange -> admin.join().handle(exchange));
       http.route(RegistryAccess.TOKEN_PATH, exchange -> {
         TokenHandler handler = tokens.join();
@@ -164,14 +184,23 @@ public final class Berth implements AutoCloseable {
       GarbageCollectService collector = garbageCollector(config, database, store, json.mapper());
       SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
       GarbageCollectJob gc = new GarbageCollectJob(collector, database, queue);
+      AuditKey auditKey = AuditKey.resolve(config.audit().checkpointKey(), dataDir);
+      audit = auditLog(config, database, auditKey);
+      PurgeAuditLogJob purge = new PurgeAuditLogJob(
+          database, audit, auditKey, config.audit().retentionDays(), Clock.systemUTC());
+      String nodeId = nodeId(dataDir);
       // Read-only means nothing is deleted either: no worker, no schedule, the API refuses runs.
       if (!config.server().readOnly()) {
-        String nodeId = nodeId(dataDir);
         gc.start(nodeId);
-        worker = new Worker(queue, nodeId, gc.tasks(), Clock.systemUTC(), WORKER);
+        Map<String, Task> tasks = new HashMap<>(gc.tasks());
+        tasks.putAll(purge.tasks());
+        worker = new Worker(queue, nodeId, tasks, Clock.systemUTC(), WORKER);
         worker.start();
         scheduler = gcSchedule(config, database, queue, gc);
+        scheduler = auditSchedule(config, database, queue, purge, scheduler);
       }
+      syslog = syslogForwarder(config, database, nodeId);
+      auditApi.complete(new AuditHandler(new AuditQuery(database), json.mapper()));
       admin.complete(new AdminHandler(
           gc,
           collector,
@@ -199,11 +228,18 @@ public final class Berth implements AutoCloseable {
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
-      return new Berth(lockChannel, database, driver, http, worker, scheduler);
+      return new Berth(lockChannel, database, driver, http, worker, scheduler, audit, syslog);
     } catch (Exception | Error e) {
       registry.completeExceptionally(e);
       admin.completeExceptionally(e);
       tokens.completeExceptionally(e);
+      auditApi.completeExceptionally(e);
+      if (syslog != null) {
+        syslog.close();
+      }
+      if (audit != null) {
+        audit.close();
+      }
       if (scheduler != null) {
         scheduler.close();
       }
@@ -252,6 +288,59 @@ public final class Berth implements AutoCloseable {
         interval.get());
     scheduler.start();
     return scheduler;
+  }
+
+  /** The audit log over the registry's database (decision 013). */
+  static AuditLog auditLog(BerthConfig config, Database database, AuditKey key) {
+    return new AuditLog(
+        database,
+        key,
+        new AuditLog.Settings(
+            config.audit().checkpointInterval(), config.audit().pullBatchSize()),
+        Clock.systemUTC());
+  }
+
+  /**
+   * Defines (or, at {@code audit.retention-days: 0}, removes) the daily audit purge, on the GC
+   * schedule's scheduler or a new one; returns the running scheduler, or null when neither
+   * schedule is on.
+   */
+  static Scheduler auditSchedule(
+      BerthConfig config,
+      Database database,
+      SqlJobQueue queue,
+      PurgeAuditLogJob purge,
+      Scheduler running) {
+    Scheduler scheduler = running != null
+        ? running
+        : new Scheduler(database, queue, Clock.systemUTC(), Duration.ofSeconds(1));
+    purge.schedule(scheduler);
+    if (running == null && config.audit().retentionDays() > 0) {
+      scheduler.start();
+      return scheduler;
+    }
+    return running;
+  }
+
+  /** Syslog forwarding of the audit log when {@code audit.syslog.enabled}; null otherwise. */
+  static SyslogForwarder syslogForwarder(BerthConfig config, Database database, String nodeId) {
+    BerthConfig.SyslogConfig syslog = config.audit().syslog();
+    if (!syslog.enabled()) {
+      return null;
+    }
+    return new SyslogForwarder(
+            database,
+            new SyslogForwarder.Settings(
+                SyslogForwarder.Transport.parse(syslog.transport()),
+                syslog.host(),
+                syslog.port(),
+                SyslogForwarder.facility(syslog.facility()),
+                syslog.appName(),
+                syslog.tlsCaFile(),
+                Duration.ofMillis(250)),
+            nodeId,
+            Clock.systemUTC())
+        .start();
   }
 
   /**
@@ -432,6 +521,11 @@ public final class Berth implements AutoCloseable {
     return http.port();
   }
 
+  /** The audit log, for the request paths to record into. */
+  public AuditLog audit() {
+    return audit;
+  }
+
   public void join() throws InterruptedException {
     http.join();
   }
@@ -449,6 +543,15 @@ public final class Berth implements AutoCloseable {
       }
       http.close();
     } finally {
+      // After HTTP: the requests are done, so the queued pull records are all there to write;
+      // then forwarding sends what the log holds.
+      try {
+        audit.close();
+      } finally {
+        if (syslog != null) {
+          syslog.close();
+        }
+      }
       database.close();
       driver.close();
       lockChannel.close();

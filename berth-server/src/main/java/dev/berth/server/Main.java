@@ -14,7 +14,7 @@ import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The command line: {@code berth serve | gc | version | config check}. */
+/** The command line: {@code berth serve | gc | audit verify | version | config check}. */
 public final class Main {
   private static final String USAGE = """
       usage: berth <command> [options]
@@ -30,6 +30,10 @@ public final class Main {
         gc --verify [--config FILE | --data DIR]
                                   compare storage with metadata without changing anything; exit
                                   status 0 when consistent, 1 when orphans or missing blobs exist
+        audit verify [--config FILE | --data DIR]
+                                  check the audit log's hash chain and signed checkpoints;
+                                  exit status 0 when intact, 1 with a line naming the first
+                                  edited, inserted or deleted record
         migrate-metadata (--data DIR | --config FILE) --to jdbc:postgresql://HOST:PORT/DB
                          [--username USER] [--password PASSWORD] [--batch-size N]
                                   copy a stopped single node's SQLite metadata into PostgreSQL;
@@ -69,6 +73,7 @@ public final class Main {
         case "config" -> config(arguments.subList(1, arguments.size()), out, err);
         case "gc" ->
           GarbageCollectCommand.run(arguments.subList(1, arguments.size()), env, out, err);
+        case "audit" -> AuditCommand.run(arguments.subList(1, arguments.size()), env, out, err);
         case "migrate-metadata" ->
           MigrateMetadataCommand.run(arguments.subList(1, arguments.size()), env, out, err);
         case "help", "--help", "-h" -> {

@@ -131,6 +131,11 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
     return berth.port();
   }
 
+  /** The server's audit log, to record into as the request paths will. */
+  public dev.berth.audit.AuditLog audit() {
+    return berth.audit();
+  }
+
   /** A path such as {@code /v2/} or an absolute URL (as in a {@code Location} header). */
   public URI uri(String pathOrUrl) {
     return base.resolve(pathOrUrl);

@@ -1,0 +1,341 @@
+package dev.berth.audit;
+
+import dev.berth.metadata.Database;
+import dev.berth.metadata.Dialect;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The append-only audit trail, a hash chain in the metadata database (decision 013).
+ *
+ * <ul>
+ *   <li>{@link #record(Connection, AuditEvent)} appends inside the caller's transaction, so a
+ *       push, a delete or a permission change commits together with its record or not at all.
+ *       Call it last in the unit of work: it locks the chain's head row (on PostgreSQL {@code FOR
+ *       UPDATE}; SQLite has one writer) until the commit, which keeps the chain one line across
+ *       threads and nodes, and taking that lock last keeps lock order the same everywhere.
+ *   <li>{@link #recordAsync} is for pulls, which must not wait: the event joins a bounded queue
+ *       that one virtual thread writes in batches (one transaction per batch, gathered for up to 100
+ *       ms or until half the bound is queued). At most {@code
+ *       pullBatchSize} pull events are ever queued or being written, so a crash loses at most one
+ *       batch; when that many are pending, a new one is dropped and counted ({@link #dropped})
+ *       rather than making the request wait. {@link #close} writes what is queued.
+ *   <li>Every {@code checkpointInterval} records, and on {@link #close}, the head's id and hash
+ *       are signed ({@link AuditKey}) into {@code audit_checkpoints}; the head row itself carries a
+ *       signature updated by every append.
+ * </ul>
+ */
+public final class AuditLog implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
+  private static final long DROP_WARNING_INTERVAL_MILLIS = 10_000;
+  /** How long the pull writer waits for a batch to fill (see {@link #lingerForMore}). */
+  private static final java.time.Duration LINGER = java.time.Duration.ofMillis(100);
+
+  /**
+   * @param checkpointInterval records between signed checkpoints ({@code
+   *     audit.checkpoint-interval})
+   * @param pullBatchSize the most pull events queued or being written; a batch's size ({@code
+   *     audit.pull-batch-size})
+   */
+  public record Settings(int checkpointInterval, int pullBatchSize) {
+    public static final Settings DEFAULTS = new Settings(1000, 10_000);
+
+    public Settings {
+      if (checkpointInterval < 1) {
+        throw new IllegalArgumentException(
+            "audit.checkpoint-interval: must be at least 1, got " + checkpointInterval);
+      }
+      if (pullBatchSize < 1) {
+        throw new IllegalArgumentException(
+            "audit.pull-batch-size: must be at least 1, got " + pullBatchSize);
+      }
+    }
+  }
+
+  private final Database database;
+  private final AuditKey key;
+  private final Settings settings;
+  private final Clock clock;
+  private final BlockingQueue<AuditEvent> queue;
+  /** Pull events queued or being written: never more than the batch size. */
+  private final AtomicInteger pending = new AtomicInteger();
+
+  private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong lastDropWarning = new AtomicLong();
+  private final Thread writer;
+  private volatile boolean closing;
+
+  /**
+   * Opens the log on a migrated database and starts the pull writer.
+   *
+   * @throws IllegalStateException when the chain was signed with another key (naming {@code
+   *     audit.checkpoint-key})
+   */
+  public AuditLog(Database database, AuditKey key, Settings settings, Clock clock) {
+    this.database = Objects.requireNonNull(database, "database");
+    this.key = Objects.requireNonNull(key, "key");
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.queue = new ArrayBlockingQueue<>(settings.pullBatchSize());
+    initialise();
+    this.writer = Thread.ofVirtual().name("berth-audit-writer").start(this::writePulls);
+  }
+
+  /**
+   * Appends an event inside the caller's transaction; call it last in the unit of work.
+   *
+   * @return the record as it will be stored once the transaction commits
+   */
+  public AuditRecord record(Connection c, AuditEvent event) throws SQLException {
+    return append(c, List.of(event)).getFirst();
+  }
+
+  /** Appends an event in a transaction of its own. */
+  public AuditRecord record(AuditEvent event) {
+    return database.write(c -> record(c, event));
+  }
+
+  /**
+   * Queues a pull event to be recorded off the request path; never blocks.
+   *
+   * @return false when it was dropped (the queue is full or the log is closed)
+   */
+  public boolean recordAsync(AuditEvent event) {
+    Objects.requireNonNull(event, "event");
+    if (closing || pending.incrementAndGet() > settings.pullBatchSize()) {
+      if (!closing) {
+        pending.decrementAndGet();
+      }
+      long count = dropped.incrementAndGet();
+      long now = clock.millis();
+      long last = lastDropWarning.get();
+      if (now - last >= DROP_WARNING_INTERVAL_MILLIS && lastDropWarning.compareAndSet(last, now)) {
+        log.warn(
+            "audit: {} pull record(s) dropped so far ({}); raise audit.pull-batch-size if this"
+                + " repeats",
+            count,
+            closing ? "the log is closed" : "the queue is full");
+      }
+      return false;
+    }
+    if (!queue.offer(event)) {
+      // Cannot happen (the queue holds pullBatchSize and pending is counted first); be safe.
+      pending.decrementAndGet();
+      dropped.incrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  /** Pull events dropped since start (queue full, write failed, or after close). */
+  public long dropped() {
+    return dropped.get();
+  }
+
+  /** Pull events queued or being written now. */
+  public int pendingPulls() {
+    return pending.get();
+  }
+
+  /** Signs the head into {@code audit_checkpoints} unless it is already the last checkpoint. */
+  public void checkpoint() {
+    database.write(c -> {
+      AuditRows.Chain chain = AuditRows.chain(c, Dialect.of(c).forUpdate());
+      if (chain.lastId() == 0) {
+        return null;
+      }
+      try (PreparedStatement p =
+              c.prepareStatement("SELECT COALESCE(MAX(record_id), 0) FROM audit_checkpoints");
+          ResultSet rs = p.executeQuery()) {
+        rs.next();
+        if (rs.getLong(1) >= chain.lastId()) {
+          return null;
+        }
+      }
+      insertCheckpoint(c, chain.lastId(), chain.lastHash());
+      return null;
+    });
+  }
+
+  /**
+   * Writes the queued pull events, then signs a checkpoint; later {@link #recordAsync} calls are
+   * dropped. Synchronous {@link #record} keeps working (the database is the caller's to close).
+   */
+  @Override
+  public void close() {
+    if (closing) {
+      return;
+    }
+    closing = true;
+    try {
+      writer.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      checkpoint();
+    } catch (RuntimeException e) {
+      log.warn("audit: cannot sign the closing checkpoint: {}", e.getMessage());
+    }
+  }
+
+  private void writePulls() {
+    List<AuditEvent> batch = new ArrayList<>(Math.min(settings.pullBatchSize(), 1024));
+    while (true) {
+      AuditEvent first;
+      try {
+        first = queue.poll(100, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        first = null;
+        closing = true;
+      }
+      if (first == null) {
+        if (closing && queue.isEmpty()) {
+          return;
+        }
+        continue;
+      }
+      batch.add(first);
+      lingerForMore();
+      queue.drainTo(batch, settings.pullBatchSize() - 1);
+      try {
+        database.write(c -> append(c, batch));
+      } catch (RuntimeException e) {
+        dropped.addAndGet(batch.size());
+        log.warn("audit: {} pull record(s) lost: {}", batch.size(), e.getMessage());
+      } finally {
+        pending.addAndGet(-batch.size());
+        batch.clear();
+      }
+    }
+  }
+
+  /**
+   * Waits up to {@link #LINGER} for more pull events, or until half the bound is queued, so that
+   * a steady stream of pulls costs a few commits a second rather than one per pull or two (each
+   * commit is a WAL sync on SQLite). Half, so that pulls keep being accepted while this batch is
+   * written.
+   */
+  private void lingerForMore() {
+    long deadline = System.nanoTime() + LINGER.toNanos();
+    while (!closing
+        && queue.size() < settings.pullBatchSize() / 2
+        && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        closing = true;
+      }
+    }
+  }
+
+  /** Appends events in order under the head's lock, in the caller's transaction. */
+  private List<AuditRecord> append(Connection c, List<AuditEvent> events) throws SQLException {
+    AuditRows.Chain chain = AuditRows.chain(c, Dialect.of(c).forUpdate());
+    if (chain == null) {
+      throw new SQLException("audit_chain has no head row");
+    }
+    long id = chain.lastId();
+    String previous = chain.lastHash();
+    List<AuditRecord> records = new ArrayList<>(events.size());
+    try (PreparedStatement insert = c.prepareStatement("INSERT INTO audit_log ("
+        + AuditRows.COLUMNS
+        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      for (AuditEvent e : events) {
+        id++;
+        String detail = e.detailJson();
+        String hash = ChainHash.hash(previous, ChainHash.canonical(e));
+        insert.setLong(1, id);
+        insert.setLong(2, e.time().toEpochMilli());
+        insert.setString(3, e.actorType().label());
+        insert.setString(4, e.actorName());
+        insert.setString(5, e.sourceAddress());
+        insert.setString(6, e.userAgent());
+        insert.setString(7, e.action().label());
+        insert.setString(8, e.project());
+        insert.setString(9, e.repository());
+        insert.setString(10, e.reference());
+        insert.setString(11, e.digest());
+        insert.setString(12, e.outcome().label());
+        insert.setString(13, detail);
+        insert.setString(14, previous);
+        insert.setString(15, hash);
+        if (events.size() == 1) {
+          insert.executeUpdate();
+        } else {
+          insert.addBatch();
+        }
+        records.add(new AuditRecord(id, e, previous, hash));
+        if (id % settings.checkpointInterval() == 0) {
+          insertCheckpoint(c, id, hash);
+        }
+        previous = hash;
+      }
+      if (events.size() > 1) {
+        insert.executeBatch();
+      }
+    }
+    try (PreparedStatement p = c.prepareStatement(
+        "UPDATE audit_chain SET last_id = ?, last_hash = ?, head_signature = ? WHERE id = 1")) {
+      p.setLong(1, id);
+      p.setString(2, previous);
+      p.setString(3, key.sign(AuditKey.headText(id, previous)));
+      p.executeUpdate();
+    }
+    return records;
+  }
+
+  private void insertCheckpoint(Connection c, long id, String hash) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("INSERT INTO audit_checkpoints"
+        + " (record_id, hash, signature, created_at) VALUES (?, ?, ?, ?)")) {
+      p.setLong(1, id);
+      p.setString(2, hash);
+      p.setString(3, key.sign(AuditKey.checkpointText(id, hash)));
+      p.setLong(4, clock.millis());
+      p.executeUpdate();
+    }
+  }
+
+  /** Creates the chain row on first use; refuses a key other than the chain's. */
+  private void initialise() {
+    String keyId = key.id();
+    database.write(c -> {
+      try (PreparedStatement p = c.prepareStatement("INSERT INTO audit_chain (id, last_id,"
+          + " last_hash, head_signature, anchor_id, anchor_hash, anchor_signature, key_id)"
+          + " VALUES (1, 0, ?, ?, 0, ?, '', ?) ON CONFLICT (id) DO NOTHING")) {
+        p.setString(1, ChainHash.GENESIS);
+        p.setString(2, key.sign(AuditKey.headText(0, ChainHash.GENESIS)));
+        p.setString(3, ChainHash.GENESIS);
+        p.setString(4, keyId);
+        p.executeUpdate();
+      }
+      try (PreparedStatement p =
+          c.prepareStatement("INSERT INTO audit_forwarding (id, last_id, lease_owner, lease_until)"
+              + " VALUES (1, -1, NULL, 0) ON CONFLICT (id) DO NOTHING")) {
+        p.executeUpdate();
+      }
+      AuditRows.Chain chain = AuditRows.chain(c, "");
+      if (!chain.keyId().equals(keyId)) {
+        throw new IllegalStateException("audit.checkpoint-key: the audit chain in this database"
+            + " was signed with another key; every node must use the same key (set"
+            + " audit.checkpoint-key, or copy "
+            + AuditKey.FILE
+            + " from the data directory of the node that started first)");
+      }
+      return null;
+    });
+  }
+}
