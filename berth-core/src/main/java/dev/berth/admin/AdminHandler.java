@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.audit.AuditAction;
+import dev.berth.audit.AuditActor;
+import dev.berth.audit.AuditLog;
+import dev.berth.audit.AuditOutcome;
 import dev.berth.auth.AccessController;
 import dev.berth.auth.Action;
 import dev.berth.auth.IdentityService;
@@ -22,6 +26,7 @@ import dev.berth.oci.RegistryException;
 import dev.berth.oci.RepositoryName;
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The management API under {@code /api/v1} (so far garbage collection and storage use). Errors use the same
@@ -62,6 +67,7 @@ public final class AdminHandler {
   private final RegistryAccess access;
   private final IdentityHandler identities;
   private final RepositoryApiHandler repositoryApi;
+  private final AuditLog audit;
 
   public AdminHandler(
       GarbageCollectJob job,
@@ -73,10 +79,12 @@ public final class AdminHandler {
       RegistryAccess access,
       IdentityService identities,
       AccessController accessController,
-      ManifestService manifests) {
+      ManifestService manifests,
+      AuditLog audit) {
     this.access = access;
-    this.repositoryApi =
-        new RepositoryApiHandler(database, new ArtifactDao(), new RepositoryDao(), manifests, json);
+    this.audit = audit;
+    this.repositoryApi = new RepositoryApiHandler(
+        database, new ArtifactDao(), new RepositoryDao(), manifests, json, audit);
     this.identities = new IdentityHandler(identities, accessController, database, usage, json);
     this.job = job;
     this.service = service;
@@ -144,7 +152,7 @@ public final class AdminHandler {
           exchange.method().equals("PUT") ? Action.MANAGE_POLICIES : Action.PULL);
       switch (exchange.method()) {
         case "GET", "HEAD" -> sendPolicy(exchange, project);
-        case "PUT" -> putPolicy(exchange, project);
+        case "PUT" -> putPolicy(exchange, project, caller.actor(exchange));
         default -> throw notAllowed(exchange, "GET, PUT");
       }
       return;
@@ -193,7 +201,7 @@ public final class AdminHandler {
     send(exchange, 200, node);
   }
 
-  private void putPolicy(Exchange exchange, String project) throws IOException {
+  private void putPolicy(Exchange exchange, String project, AuditActor actor) throws IOException {
     byte[] body = exchange.readBody(MAX_BODY, ErrorCode.SIZE_INVALID);
     if (readOnly) {
       throw new RegistryException(ErrorCode.UNSUPPORTED, "the registry is in read-only mode");
@@ -203,7 +211,15 @@ public final class AdminHandler {
     if (value == null || !value.isBoolean()) {
       throw invalid("'deleteUntagged' is required and must be true or false");
     }
-    service.setDeletesUntagged(project, value.booleanValue());
+    service.setDeletesUntagged(
+        project,
+        value.booleanValue(),
+        audit,
+        actor
+            .event(AuditAction.SETTING_UPDATE, AuditOutcome.SUCCESS)
+            .withResource(project, "", "", "")
+            .withDetail(Map.of(
+                "setting", "gc.delete-untagged", "value", Boolean.toString(value.booleanValue()))));
     sendPolicy(exchange, project);
   }
 

@@ -9,9 +9,12 @@ import dev.berth.audit.AuditFilter;
 import dev.berth.audit.AuditOutcome;
 import dev.berth.audit.AuditQuery;
 import dev.berth.audit.AuditRecord;
+import dev.berth.auth.Action;
+import dev.berth.auth.RegistryAccess;
 import dev.berth.http.Exchange;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
+import dev.berth.oci.RepositoryName;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.ByteBuffer;
@@ -37,7 +40,8 @@ import java.util.Map;
  * {@code outcome} are labels ({@code manifest.push}, {@code failure}); the other filters match
  * exactly. A record is {@code {"id","time","actorType","actor","sourceAddress","userAgent",
  * "action","project","repository","reference","digest","outcome","detail":{},"prevHash","hash"}}.
- * No authentication yet (issue 4 adds it).
+ * Access: a system administrator sees everything; with a {@code project} filter, whoever may
+ * read that project's audit ({@code read-audit}: Guest and above) sees its records.
  */
 public final class AuditHandler {
   public static final String PATH = "/api/v1/audit-logs";
@@ -49,7 +53,10 @@ public final class AuditHandler {
   private final AuditExport export;
   private final ObjectMapper json;
 
-  public AuditHandler(AuditQuery query, ObjectMapper json) {
+  private final RegistryAccess access;
+
+  public AuditHandler(AuditQuery query, ObjectMapper json, RegistryAccess access) {
+    this.access = access;
     this.query = query;
     this.export = new AuditExport(json);
     this.json = json;
@@ -64,6 +71,13 @@ public final class AuditHandler {
       exchange.setHeader("Allow", "GET");
       throw new RegistryException(
           ErrorCode.UNSUPPORTED, exchange.method() + " is not allowed here; use GET");
+    }
+    RegistryAccess.Caller caller = access.caller(exchange);
+    String project = exchange.query("project");
+    if (project != null && !project.isEmpty() && project.length() <= 255) {
+      caller.requireInProject(exchange, RepositoryName.project(project), Action.READ_AUDIT);
+    } else {
+      caller.requireAdmin(exchange);
     }
     AuditFilter filter = filter(exchange);
     String format = exchange.query("format");

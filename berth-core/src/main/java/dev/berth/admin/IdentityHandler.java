@@ -94,7 +94,8 @@ final class IdentityHandler {
               text(body, "username", true),
               text(body, "password", true),
               text(body, "email", false),
-              flag(body, "admin", false));
+              flag(body, "admin", false),
+              caller.actor(exchange));
           exchange.setHeader("Location", USERS + "/" + created.username());
           send(exchange, 201, user(created));
         }
@@ -117,7 +118,7 @@ final class IdentityHandler {
           }
           case "DELETE" -> {
             caller.requireAdmin(exchange);
-            identities.deleteUser(name);
+            identities.deleteUser(name, caller.actor(exchange));
             exchange.sendEmpty(204);
           }
           default -> throw AdminHandler.notAllowed(exchange, "GET, DELETE");
@@ -133,15 +134,19 @@ final class IdentityHandler {
               caller.requireAdmin(exchange);
             }
             identities.changePassword(
-                name, text(body, "currentPassword", false), text(body, "password", true), !self);
+                name,
+                text(body, "currentPassword", false),
+                text(body, "password", true),
+                !self,
+                caller.actor(exchange));
           }
           case "disabled" -> {
             caller.requireAdmin(exchange);
-            identities.setDisabled(name, flag(body, "disabled", true));
+            identities.setDisabled(name, flag(body, "disabled", true), caller.actor(exchange));
           }
           case "admin" -> {
             caller.requireAdmin(exchange);
-            identities.setAdmin(name, flag(body, "admin", true));
+            identities.setAdmin(name, flag(body, "admin", true), caller.actor(exchange));
           }
           default -> throw noRoute(exchange);
         }
@@ -165,7 +170,10 @@ final class IdentityHandler {
             }
           }
           ProjectDao.ProjectRow created = identities.createProject(
-              text(body, "name", true), flag(body, "public", false), caller.principal());
+              text(body, "name", true),
+              flag(body, "public", false),
+              caller.principal(),
+              caller.actor(exchange));
           exchange.setHeader("Location", PROJECTS + "/" + created.name());
           send(exchange, 201, project(created));
         }
@@ -189,13 +197,16 @@ final class IdentityHandler {
         }
         case "PUT" -> {
           caller.requireInProject(exchange, project, Action.MANAGE_MEMBERS);
-          identities.setPublic(project, flag(body(exchange), "public", true));
+          identities.setPublic(
+              project, flag(body(exchange), "public", true), caller.actor(exchange));
           exchange.sendEmpty(204);
         }
         case "DELETE" -> {
           caller.requireInProject(exchange, project, Action.MANAGE_MEMBERS);
           identities.deleteProject(
-              project, database.read(c -> usage.project(c, project)).repositories() > 0);
+              project,
+              database.read(c -> usage.project(c, project)).repositories() > 0,
+              caller.actor(exchange));
           exchange.sendEmpty(204);
         }
         default -> throw AdminHandler.notAllowed(exchange, "GET, PUT, DELETE");
@@ -234,7 +245,8 @@ final class IdentityHandler {
                 new ProjectDao.Member(
                     type == null ? ProjectDao.Member.USER : type,
                     text(body, "name", true),
-                    Role.parse(text(body, "role", true))));
+                    Role.parse(text(body, "role", true))),
+                caller.actor(exchange));
             exchange.sendEmpty(204);
           }
           default -> throw AdminHandler.notAllowed(exchange, "GET, PUT");
@@ -243,7 +255,7 @@ final class IdentityHandler {
       }
       if (parts.length == 4 && method.equals("DELETE")) {
         caller.requireInProject(exchange, project, Action.MANAGE_MEMBERS);
-        identities.removeMember(project, parts[2], parts[3]);
+        identities.removeMember(project, parts[2], parts[3], caller.actor(exchange));
         exchange.sendEmpty(204);
         return;
       }
@@ -294,7 +306,8 @@ final class IdentityHandler {
               project,
               map,
               days == null || days.isNull() ? null : days.intValue(),
-              text(body, "description", false));
+              text(body, "description", false),
+              caller.actor(exchange));
           ObjectNode node = robot(created.robot());
           node.put("secret", created.secret());
           exchange.setHeader("Location", ROBOTS + "/" + created.robot().name());
@@ -319,7 +332,7 @@ final class IdentityHandler {
       switch (method) {
         case "GET", "HEAD" -> send(exchange, 200, robot(robot));
         case "DELETE" -> {
-          identities.deleteRobot(robot.name());
+          identities.deleteRobot(robot.name(), caller.actor(exchange));
           exchange.sendEmpty(204);
         }
         default -> throw AdminHandler.notAllowed(exchange, "GET, DELETE");
@@ -329,12 +342,15 @@ final class IdentityHandler {
     if (parts.length == 2 && parts[1].equals("secret") && method.equals("POST")) {
       ObjectNode node = json.createObjectNode();
       node.put("name", robot.name());
-      node.put("secret", identities.rotateSecret(robot.name()).secret());
+      node.put(
+          "secret",
+          identities.rotateSecret(robot.name(), caller.actor(exchange)).secret());
       send(exchange, 200, node);
       return;
     }
     if (parts.length == 2 && parts[1].equals("disabled") && method.equals("PUT")) {
-      identities.setRobotDisabled(robot.name(), flag(body(exchange), "disabled", true));
+      identities.setRobotDisabled(
+          robot.name(), flag(body(exchange), "disabled", true), caller.actor(exchange));
       exchange.sendEmpty(204);
       return;
     }

@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.audit.AuditAction;
+import dev.berth.audit.AuditActor;
+import dev.berth.audit.AuditLog;
+import dev.berth.audit.AuditOutcome;
 import dev.berth.auth.Action;
 import dev.berth.auth.RegistryAccess;
 import dev.berth.distribution.ManifestService;
@@ -54,13 +58,16 @@ final class RepositoryApiHandler {
   private final RepositoryDao repositories;
   private final ManifestService manifests;
   private final ObjectMapper json;
+  private final AuditLog audit;
 
   RepositoryApiHandler(
       Database database,
       ArtifactDao artifacts,
       RepositoryDao repositories,
       ManifestService manifests,
-      ObjectMapper json) {
+      ObjectMapper json,
+      AuditLog audit) {
+    this.audit = audit;
     this.database = database;
     this.artifacts = artifacts;
     this.repositories = repositories;
@@ -109,10 +116,11 @@ final class RepositoryApiHandler {
       }
       if (isArtifacts) {
         caller.require(exchange, repository, Action.DELETE_ARTIFACT);
-        manifests.delete(repository, new DigestReference(Digest.parse(item)));
+        manifests.delete(
+            repository, new DigestReference(Digest.parse(item)), caller.actor(exchange));
       } else {
         caller.require(exchange, repository, Action.DELETE_TAG);
-        manifests.delete(repository, new Tag(item));
+        manifests.delete(repository, new Tag(item), caller.actor(exchange));
       }
       exchange.sendEmpty(204);
       return;
@@ -123,7 +131,20 @@ final class RepositoryApiHandler {
     }
     caller.require(exchange, repository, Action.DELETE_REPOSITORY);
     long id = repositoryId(repository);
-    database.write(c -> repositories.delete(c, id));
+    AuditActor actor = caller.actor(exchange);
+    database.write(c -> {
+      repositories.delete(c, id);
+      audit.record(
+          c,
+          actor.event(
+              AuditAction.REPOSITORY_DELETE,
+              AuditOutcome.SUCCESS,
+              repository.project(),
+              repository.value(),
+              "",
+              ""));
+      return null;
+    });
     exchange.sendEmpty(204);
   }
 

@@ -2,6 +2,11 @@ package dev.berth.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.audit.ActorType;
+import dev.berth.audit.AuditAction;
+import dev.berth.audit.AuditActor;
+import dev.berth.audit.AuditLog;
+import dev.berth.audit.AuditOutcome;
 import dev.berth.metadata.Database;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -69,6 +74,7 @@ public final class Authenticator {
   private final ObjectMapper json;
   private final Clock clock;
   private final LoginThrottle throttle;
+  private final AuditLog audit;
   private final byte[] rememberKey = new byte[32];
   private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
 
@@ -79,8 +85,10 @@ public final class Authenticator {
       PasswordHasher hasher,
       ObjectMapper json,
       LoginThrottle throttle,
+      AuditLog audit,
       Clock clock) {
     this.throttle = throttle;
+    this.audit = audit;
     this.database = database;
     this.users = users;
     this.robots = robots;
@@ -95,18 +103,30 @@ public final class Authenticator {
    * wrong, or the account is disabled or expired. Failures are throttled per user and source
    * address ({@link LoginThrottle}: slower, then 429).
    */
-  public Optional<Principal> authenticate(Credentials credentials, String address) {
+  public Optional<Principal> authenticate(
+      Credentials credentials, String address, String userAgent) {
     throttle.beforeAttempt(credentials.username(), address);
-    Optional<Principal> principal = check(credentials);
+    boolean[] fresh = new boolean[1];
+    Optional<Principal> principal = check(credentials, fresh);
+    AuditActor actor = new AuditActor(
+        credentials.username().startsWith(ROBOT_PREFIX) ? ActorType.ROBOT : ActorType.USER,
+        credentials.username(),
+        address,
+        userAgent);
     if (principal.isPresent()) {
       throttle.succeeded(credentials.username(), address);
+      // A login is a verification of the password; requests that reuse a remembered one are not.
+      if (fresh[0]) {
+        audit.record(actor.event(AuditAction.LOGIN, AuditOutcome.SUCCESS));
+      }
     } else {
       throttle.failed(credentials.username(), address);
+      audit.record(actor.event(AuditAction.LOGIN, AuditOutcome.FAILURE));
     }
     return principal;
   }
 
-  private Optional<Principal> check(Credentials credentials) {
+  private Optional<Principal> check(Credentials credentials, boolean[] fresh) {
     if (credentials.username().length() > 255 || credentials.password().length() > 1024) {
       return Optional.empty();
     }
@@ -129,6 +149,7 @@ public final class Authenticator {
     if (!hasher.verify(credentials.password(), account.passwordHash())) {
       return Optional.empty();
     }
+    fresh[0] = true;
     if (remembered.size() >= MAX_REMEMBERED) {
       remembered.entrySet().removeIf(entry -> entry.getValue().expiresAt() <= now);
       if (remembered.size() >= MAX_REMEMBERED) {

@@ -1,6 +1,10 @@
 package dev.berth.auth;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.audit.AuditAction;
+import dev.berth.audit.AuditActor;
+import dev.berth.audit.AuditLog;
+import dev.berth.audit.AuditOutcome;
 import dev.berth.metadata.Database;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
@@ -32,6 +36,7 @@ public final class IdentityService {
   private final PasswordHasher hasher;
   private final ObjectMapper json;
   private final SecureRandom random = new SecureRandom();
+  private final AuditLog audit;
 
   public IdentityService(
       Database database,
@@ -39,7 +44,9 @@ public final class IdentityService {
       ProjectDao projects,
       RobotDao robots,
       PasswordHasher hasher,
-      ObjectMapper json) {
+      ObjectMapper json,
+      AuditLog audit) {
+    this.audit = audit;
     this.database = database;
     this.users = users;
     this.projects = projects;
@@ -50,7 +57,8 @@ public final class IdentityService {
 
   // ---- users ----
 
-  public UserDao.UserRow createUser(String username, String password, String email, boolean admin) {
+  public UserDao.UserRow createUser(
+      String username, String password, String email, boolean admin, AuditActor actor) {
     if (username == null || !USERNAME.matcher(username).matches()) {
       throw invalid("username must be 1-63 of a-z 0-9 . _ - starting with a letter or digit");
     }
@@ -62,6 +70,12 @@ public final class IdentityService {
             ErrorCode.CONFLICT, "user '" + username + "' exists already", Map.of("user", username));
       }
       long id = users.insert(c, username, hash, email, admin, "database");
+      audit.record(
+          c,
+          actor.event(
+              AuditAction.USER_CREATE,
+              AuditOutcome.SUCCESS,
+              Map.of("user", username, "admin", Boolean.toString(admin))));
       return users.find(c, id).orElseThrow();
     });
   }
@@ -78,41 +92,66 @@ public final class IdentityService {
    * Changes a password. The user itself must give the current one; an administrator resetting
    * another user's password need not.
    */
-  public void changePassword(String username, String current, String password, boolean reset) {
+  public void changePassword(
+      String username, String current, String password, boolean reset, AuditActor actor) {
     checkPassword(password);
     UserDao.UserRow user = existing(username);
     if (!reset && (current == null || !hasher.verify(current, user.passwordHash()))) {
       throw new RegistryException(ErrorCode.DENIED, "the current password is wrong");
     }
     String hash = hasher.hash(password);
-    database.write(c -> users.setPassword(c, user.id(), hash));
+    database.write(c -> {
+      users.setPassword(c, user.id(), hash);
+      record(c, actor, AuditAction.USER_UPDATE, Map.of("user", username, "change", "password"));
+      return null;
+    });
   }
 
-  public void setDisabled(String username, boolean disabled) {
+  public void setDisabled(String username, boolean disabled, AuditActor actor) {
     UserDao.UserRow user = existing(username);
     if (disabled && user.username().equals(IdentityBootstrap.ADMIN)) {
       throw new RegistryException(
           ErrorCode.DENIED, "the break-glass account 'admin' cannot be disabled");
     }
-    database.write(c -> users.setDisabled(c, user.id(), disabled));
+    database.write(c -> {
+      users.setDisabled(c, user.id(), disabled);
+      record(
+          c,
+          actor,
+          AuditAction.USER_UPDATE,
+          Map.of("user", username, "disabled", Boolean.toString(disabled)));
+      return null;
+    });
   }
 
-  public void setAdmin(String username, boolean admin) {
+  public void setAdmin(String username, boolean admin, AuditActor actor) {
     UserDao.UserRow user = existing(username);
     if (!admin && user.username().equals(IdentityBootstrap.ADMIN)) {
       throw new RegistryException(
           ErrorCode.DENIED, "the break-glass account 'admin' stays an administrator");
     }
-    database.write(c -> users.setAdmin(c, user.id(), admin));
+    database.write(c -> {
+      users.setAdmin(c, user.id(), admin);
+      record(
+          c,
+          actor,
+          AuditAction.USER_UPDATE,
+          Map.of("user", username, "admin", Boolean.toString(admin)));
+      return null;
+    });
   }
 
-  public void deleteUser(String username) {
+  public void deleteUser(String username, AuditActor actor) {
     UserDao.UserRow user = existing(username);
     if (user.username().equals(IdentityBootstrap.ADMIN)) {
       throw new RegistryException(
           ErrorCode.DENIED, "the break-glass account 'admin' cannot be deleted");
     }
-    database.write(c -> users.delete(c, user.id()));
+    database.write(c -> {
+      users.delete(c, user.id());
+      record(c, actor, AuditAction.USER_DELETE, Map.of("user", username));
+      return null;
+    });
   }
 
   private UserDao.UserRow existing(String username) {
@@ -130,7 +169,8 @@ public final class IdentityService {
   // ---- projects ----
 
   /** Creates a project; its creator (unless an administrator) becomes its Project Admin. */
-  public ProjectDao.ProjectRow createProject(String name, boolean isPublic, Principal creator) {
+  public ProjectDao.ProjectRow createProject(
+      String name, boolean isPublic, Principal creator, AuditActor actor) {
     String project = RepositoryName.project(name);
     return database.write(c -> {
       if (projects.find(c, project).isPresent()) {
@@ -144,6 +184,12 @@ public final class IdentityService {
         projects.putMember(
             c, id, new ProjectDao.Member(ProjectDao.Member.USER, user.name(), Role.PROJECT_ADMIN));
       }
+      audit.record(
+          c,
+          actor
+              .event(AuditAction.PROJECT_CREATE, AuditOutcome.SUCCESS)
+              .withResource(project, "", "", "")
+              .withDetail(Map.of("public", Boolean.toString(isPublic))));
       return projects.find(c, project).orElseThrow();
     });
   }
@@ -156,21 +202,44 @@ public final class IdentityService {
     return database.read(c -> projects.list(c, last, limit));
   }
 
-  public void setPublic(String project, boolean isPublic) {
-    if (!database.write(c -> projects.setPublic(c, project, isPublic))) {
+  public void setPublic(String project, boolean isPublic, AuditActor actor) {
+    boolean changed = database.write(c -> {
+      if (!projects.setPublic(c, project, isPublic)) {
+        return false;
+      }
+      audit.record(
+          c,
+          actor
+              .event(AuditAction.PROJECT_UPDATE, AuditOutcome.SUCCESS)
+              .withResource(project, "", "", "")
+              .withDetail(Map.of("public", Boolean.toString(isPublic))));
+      return true;
+    });
+    if (!changed) {
       throw projectUnknown(project);
     }
   }
 
   /** Deletes a project that holds no repository. */
-  public void deleteProject(String project, boolean hasRepositories) {
+  public void deleteProject(String project, boolean hasRepositories, AuditActor actor) {
     if (hasRepositories) {
       throw new RegistryException(
           ErrorCode.CONFLICT,
           "project '" + project + "' still holds repositories; delete them first",
           Map.of("project", project));
     }
-    if (!database.write(c -> projects.delete(c, project))) {
+    boolean deleted = database.write(c -> {
+      if (!projects.delete(c, project)) {
+        return false;
+      }
+      audit.record(
+          c,
+          actor
+              .event(AuditAction.PROJECT_DELETE, AuditOutcome.SUCCESS)
+              .withResource(project, "", "", ""));
+      return true;
+    });
+    if (!deleted) {
       throw projectUnknown(project);
     }
   }
@@ -180,7 +249,7 @@ public final class IdentityService {
         c, projects.find(c, project).orElseThrow(() -> projectUnknown(project)).id()));
   }
 
-  public void putMember(String project, ProjectDao.Member member) {
+  public void putMember(String project, ProjectDao.Member member, AuditActor actor) {
     if (!member.type().equals(ProjectDao.Member.USER)
         && !member.type().equals(ProjectDao.Member.GROUP)) {
       throw invalid("a member's type is user or group");
@@ -197,13 +266,37 @@ public final class IdentityService {
             ErrorCode.NOT_FOUND, "no user '" + shorten(member.name()) + "'");
       }
       projects.putMember(c, id, member);
+      audit.record(
+          c,
+          actor
+              .event(AuditAction.MEMBER_UPDATE, AuditOutcome.SUCCESS)
+              .withResource(project, "", "", "")
+              .withDetail(Map.of(
+                  "member",
+                  member.type() + ":" + member.name(),
+                  "role",
+                  member.role().value())));
       return null;
     });
   }
 
-  public void removeMember(String project, String type, String name) {
-    boolean removed = database.write(c -> projects.removeMember(
-        c, projects.find(c, project).orElseThrow(() -> projectUnknown(project)).id(), type, name));
+  public void removeMember(String project, String type, String name, AuditActor actor) {
+    boolean removed = database.write(c -> {
+      boolean gone = projects.removeMember(
+          c,
+          projects.find(c, project).orElseThrow(() -> projectUnknown(project)).id(),
+          type,
+          name);
+      if (gone) {
+        audit.record(
+            c,
+            actor
+                .event(AuditAction.MEMBER_REMOVE, AuditOutcome.SUCCESS)
+                .withResource(project, "", "", "")
+                .withDetail(Map.of("member", type + ":" + name)));
+      }
+      return gone;
+    });
     if (!removed) {
       throw new RegistryException(
           ErrorCode.NOT_FOUND, "no member " + type + " '" + shorten(name) + "' in " + project);
@@ -226,7 +319,8 @@ public final class IdentityService {
       String project,
       Map<String, List<String>> permissions,
       Integer expiresInDays,
-      String description) {
+      String description,
+      AuditActor actor) {
     if (name == null || !USERNAME.matcher(name).matches()) {
       throw invalid("a robot's name has 1-63 of a-z 0-9 . _ - starting with a letter or digit");
     }
@@ -283,6 +377,12 @@ public final class IdentityService {
             Map.of("robot", fullName));
       }
       robots.insert(c, fullName, projectId, hash, permissionJson, description, expiresAt);
+      audit.record(
+          c,
+          actor
+              .event(AuditAction.ROBOT_CREATE, AuditOutcome.SUCCESS)
+              .withResource(project == null ? "" : project, "", "", "")
+              .withDetail(Map.of("robot", fullName, "permissions", permissionJson)));
       return robots.find(c, fullName).orElseThrow();
     });
     return new RobotSecret(row, secret);
@@ -313,25 +413,56 @@ public final class IdentityService {
   }
 
   /** A new secret, shown once; the old one stops working at once. */
-  public RobotSecret rotateSecret(String name) {
+  public RobotSecret rotateSecret(String name, AuditActor actor) {
     String secret = secret();
     String hash = hasher.hash(secret);
-    if (!database.write(c -> robots.setSecret(c, name, hash))) {
+    boolean rotated = database.write(c -> {
+      if (!robots.setSecret(c, name, hash)) {
+        return false;
+      }
+      record(c, actor, AuditAction.ROBOT_UPDATE, Map.of("robot", name, "change", "secret"));
+      return true;
+    });
+    if (!rotated) {
       throw robotUnknown(name);
     }
     return new RobotSecret(robot(name).orElseThrow(), secret);
   }
 
-  public void setRobotDisabled(String name, boolean disabled) {
-    if (!database.write(c -> robots.setDisabled(c, name, disabled))) {
+  public void setRobotDisabled(String name, boolean disabled, AuditActor actor) {
+    boolean changed = database.write(c -> {
+      if (!robots.setDisabled(c, name, disabled)) {
+        return false;
+      }
+      record(
+          c,
+          actor,
+          AuditAction.ROBOT_UPDATE,
+          Map.of("robot", name, "disabled", Boolean.toString(disabled)));
+      return true;
+    });
+    if (!changed) {
       throw robotUnknown(name);
     }
   }
 
-  public void deleteRobot(String name) {
-    if (!database.write(c -> robots.delete(c, name))) {
+  public void deleteRobot(String name, AuditActor actor) {
+    boolean deleted = database.write(c -> {
+      if (!robots.delete(c, name)) {
+        return false;
+      }
+      record(c, actor, AuditAction.ROBOT_DELETE, Map.of("robot", name));
+      return true;
+    });
+    if (!deleted) {
       throw robotUnknown(name);
     }
+  }
+
+  private void record(
+      java.sql.Connection c, AuditActor actor, AuditAction action, Map<String, String> detail)
+      throws java.sql.SQLException {
+    audit.record(c, actor.event(action, AuditOutcome.SUCCESS, detail));
   }
 
   /** The project a robot belongs to, or null for a system-level robot. */

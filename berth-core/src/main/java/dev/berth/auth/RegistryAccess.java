@@ -1,5 +1,10 @@
 package dev.berth.auth;
 
+import dev.berth.audit.ActorType;
+import dev.berth.audit.AuditAction;
+import dev.berth.audit.AuditActor;
+import dev.berth.audit.AuditLog;
+import dev.berth.audit.AuditOutcome;
 import dev.berth.http.Exchange;
 import dev.berth.metadata.Database;
 import dev.berth.oci.ErrorCode;
@@ -33,6 +38,7 @@ public final class RegistryAccess {
   private final TokenService tokens;
   private final ProjectDao projects;
   private final String externalUrl;
+  private final AuditLog audit;
 
   public RegistryAccess(
       boolean enabled,
@@ -41,7 +47,9 @@ public final class RegistryAccess {
       AccessController access,
       TokenService tokens,
       ProjectDao projects,
-      String externalUrl) {
+      String externalUrl,
+      AuditLog audit) {
+    this.audit = audit;
     this.enabled = enabled;
     this.database = database;
     this.authenticator = authenticator;
@@ -53,7 +61,7 @@ public final class RegistryAccess {
 
   /** Access off ({@code auth.enabled: false}): everyone may do everything. */
   public static RegistryAccess disabled() {
-    return new RegistryAccess(false, null, null, null, null, null, "");
+    return new RegistryAccess(false, null, null, null, null, null, "", null);
   }
 
   public boolean enabled() {
@@ -80,8 +88,8 @@ public final class RegistryAccess {
     if (credentials.isEmpty()) {
       throw challenge(exchange, null, null, "unsupported Authorization header");
     }
-    Optional<Principal> principal =
-        authenticator.authenticate(credentials.get(), exchange.remoteAddress());
+    Optional<Principal> principal = authenticator.authenticate(
+        credentials.get(), exchange.remoteAddress(), exchange.header("User-Agent"));
     if (principal.isEmpty()) {
       throw challenge(exchange, null, null, "invalid username or password");
     }
@@ -109,6 +117,20 @@ public final class RegistryAccess {
             : authenticator.bySubject(claims.subject()).orElse(Principal.ANONYMOUS);
       }
       return principal;
+    }
+
+    /** The caller as audit records name it, with the request's source. */
+    public AuditActor actor(Exchange exchange) {
+      String name = claims != null ? claims.subject() : principal.name();
+      ActorType type;
+      if (name.equals(Principal.ANONYMOUS.name())) {
+        type = ActorType.ANONYMOUS;
+      } else if (name.startsWith(Authenticator.ROBOT_PREFIX)) {
+        type = ActorType.ROBOT;
+      } else {
+        type = ActorType.USER;
+      }
+      return new AuditActor(type, name, exchange.remoteAddress(), exchange.header("User-Agent"));
     }
 
     /** Whether access control is on at all. */
@@ -139,7 +161,7 @@ public final class RegistryAccess {
       if (claims != null) {
         if (claims.grants(Scope.REPOSITORY, repository.value(), scopeAction)) {
           if (action == Action.PUSH) {
-            ensureProject(project, principal());
+            ensureProject(project, principal(), actor(exchange));
           }
           return;
         }
@@ -152,7 +174,7 @@ public final class RegistryAccess {
       Set<Action> allowed = database.read(c -> access.allowed(c, principal, project));
       if (allowed.contains(action)) {
         if (action == Action.PUSH) {
-          ensureProject(project, principal);
+          ensureProject(project, principal, actor(exchange));
         }
         return;
       }
@@ -243,14 +265,14 @@ public final class RegistryAccess {
     };
   }
 
-  private void ensureProject(String project, Principal creator) {
+  private void ensureProject(String project, Principal creator, AuditActor actor) {
     if (database.read(c -> projects.find(c, project)).isEmpty()) {
-      createProject(project, creator);
+      createProject(project, creator, actor);
     }
   }
 
   /** Creates a project for its first pusher, who becomes its Project Admin. */
-  public void createProject(String project, Principal creator) {
+  public void createProject(String project, Principal creator, AuditActor actor) {
     database.write(c -> {
       if (projects.find(c, project).isEmpty()) {
         long id = projects.getOrCreate(c, project, false);
@@ -260,6 +282,12 @@ public final class RegistryAccess {
               id,
               new ProjectDao.Member(ProjectDao.Member.USER, user.name(), Role.PROJECT_ADMIN));
         }
+        audit.record(
+            c,
+            actor
+                .event(AuditAction.PROJECT_CREATE, AuditOutcome.SUCCESS)
+                .withResource(project, "", "", "")
+                .withDetail(Map.of("by", "push")));
       }
       return null;
     });

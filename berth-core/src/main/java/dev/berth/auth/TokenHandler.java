@@ -2,6 +2,11 @@ package dev.berth.auth;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.audit.ActorType;
+import dev.berth.audit.AuditAction;
+import dev.berth.audit.AuditActor;
+import dev.berth.audit.AuditLog;
+import dev.berth.audit.AuditOutcome;
 import dev.berth.http.Exchange;
 import dev.berth.metadata.Database;
 import dev.berth.oci.ErrorCode;
@@ -43,13 +48,16 @@ public final class TokenHandler {
   private final AccessController access;
   private final TokenService tokens;
   private final ObjectMapper json;
+  private final AuditLog audit;
 
   public TokenHandler(
       Database database,
       Authenticator authenticator,
       AccessController access,
       TokenService tokens,
-      ObjectMapper json) {
+      ObjectMapper json,
+      AuditLog audit) {
+    this.audit = audit;
     this.database = database;
     this.authenticator = authenticator;
     this.access = access;
@@ -76,7 +84,8 @@ public final class TokenHandler {
     if (header != null && !header.isBlank()) {
       Optional<Authenticator.Credentials> credentials = Authenticator.Credentials.fromBasic(header);
       principal = credentials
-          .flatMap(given -> authenticator.authenticate(given, exchange.remoteAddress()))
+          .flatMap(given -> authenticator.authenticate(
+              given, exchange.remoteAddress(), exchange.header("User-Agent")))
           .orElseThrow(() -> {
             exchange.setHeader("WWW-Authenticate", "Basic realm=\"" + tokens.service() + "\"");
             return new RegistryException(ErrorCode.UNAUTHORIZED, "invalid username or password");
@@ -86,7 +95,7 @@ public final class TokenHandler {
     for (String scope : exchange.queryValues("scope")) {
       requested.addAll(Scope.parseAll(scope));
     }
-    ObjectNode body = issue(principal, requested);
+    ObjectNode body = issue(principal, requested, exchange);
     body.put("token", body.path("access_token").asText());
     send(exchange, body);
   }
@@ -106,7 +115,9 @@ public final class TokenHandler {
         }
         principal = authenticator
             .authenticate(
-                new Authenticator.Credentials(username, password), exchange.remoteAddress())
+                new Authenticator.Credentials(username, password),
+                exchange.remoteAddress(),
+                exchange.header("User-Agent"))
             .orElseThrow(() ->
                 new RegistryException(ErrorCode.UNAUTHORIZED, "invalid username or password"));
         credentialVersion = authenticator.credentialVersion(username).orElseThrow();
@@ -132,7 +143,7 @@ public final class TokenHandler {
     if (scopes != null) {
       requested.addAll(Scope.parseAll(scopes));
     }
-    ObjectNode body = issue(principal, requested);
+    ObjectNode body = issue(principal, requested, exchange);
     body.put("scope", String.join(" ", requested.stream().map(Scope::toString).toList()));
     if (grant.equals("refresh_token") || "offline".equals(form.get("access_type"))) {
       body.put("refresh_token", tokens.issueRefresh(principal.name(), credentialVersion));
@@ -140,7 +151,7 @@ public final class TokenHandler {
     send(exchange, body);
   }
 
-  private ObjectNode issue(Principal principal, List<Scope> requested) {
+  private ObjectNode issue(Principal principal, List<Scope> requested, Exchange exchange) {
     List<Scope> granted = database.read(c -> {
       List<Scope> result = new ArrayList<>();
       for (Scope scope : requested) {
@@ -177,6 +188,22 @@ public final class TokenHandler {
       return result;
     });
     String token = tokens.issue(principal.name(), granted);
+    List<String> pushes = granted.stream()
+        .filter(scope -> scope.actions().contains("push"))
+        .map(Scope::toString)
+        .toList();
+    if (!pushes.isEmpty()) {
+      // Tokens that allow pushing are recorded; read-only tokens are as frequent as pulls.
+      audit.record(new AuditActor(
+              principal instanceof Principal.Robot ? ActorType.ROBOT : ActorType.USER,
+              principal.name(),
+              exchange.remoteAddress(),
+              exchange.header("User-Agent"))
+          .event(
+              AuditAction.TOKEN_ISSUE,
+              AuditOutcome.SUCCESS,
+              Map.of("scope", String.join(" ", pushes))));
+    }
     ObjectNode body = json.createObjectNode();
     body.put("access_token", token);
     body.put("expires_in", tokens.lifetime().toSeconds());

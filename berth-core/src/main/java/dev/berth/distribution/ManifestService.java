@@ -2,6 +2,10 @@ package dev.berth.distribution;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.audit.AuditAction;
+import dev.berth.audit.AuditActor;
+import dev.berth.audit.AuditLog;
+import dev.berth.audit.AuditOutcome;
 import dev.berth.metadata.BlobDao;
 import dev.berth.metadata.Database;
 import dev.berth.metadata.ManifestDao;
@@ -41,7 +45,9 @@ public final class ManifestService {
   private final TagDao tags;
   private final ManifestParser parser;
   private final ObjectMapper json;
+  private final AuditLog audit;
 
+  /** @param audit where pushes, deletes (in their transaction) and pulls (batched) are recorded */
   public ManifestService(
       Database database,
       RepositoryDao repositories,
@@ -49,7 +55,9 @@ public final class ManifestService {
       ManifestDao manifests,
       TagDao tags,
       ManifestParser parser,
-      ObjectMapper json) {
+      ObjectMapper json,
+      AuditLog audit) {
+    this.audit = audit;
     this.database = database;
     this.repositories = repositories;
     this.blobs = blobs;
@@ -60,7 +68,11 @@ public final class ManifestService {
   }
 
   public Pushed put(
-      RepositoryName repository, Reference reference, String contentType, byte[] bytes) {
+      RepositoryName repository,
+      Reference reference,
+      String contentType,
+      byte[] bytes,
+      AuditActor actor) {
     Manifest manifest = parser.parse(contentType, bytes);
     Digest digest = switch (reference) {
       case DigestReference(Digest given) -> {
@@ -106,6 +118,15 @@ public final class ManifestService {
       if (reference instanceof Tag tag) {
         tags.put(c, repositoryId, tag.value(), manifestId);
       }
+      audit.record(
+          c,
+          actor.event(
+              AuditAction.MANIFEST_PUSH,
+              AuditOutcome.SUCCESS,
+              repository.project(),
+              repository.value(),
+              reference instanceof Tag tag ? tag.value() : "",
+              digest.toString()));
       return null;
     });
     return new Pushed(digest, row.subject());
@@ -125,7 +146,7 @@ public final class ManifestService {
    * Deletes a tag (by tag) or a manifest with all its tags (by digest). Blobs stay linked: other
    * manifests may share them, and garbage collection decides what is unreferenced.
    */
-  public void delete(RepositoryName repository, Reference reference) {
+  public void delete(RepositoryName repository, Reference reference, AuditActor actor) {
     database.write(c -> {
       OptionalLong repositoryId = repositories.findId(c, repository.value());
       if (repositoryId.isEmpty()) {
@@ -146,8 +167,40 @@ public final class ManifestService {
         throw new RegistryException(
             ErrorCode.MANIFEST_UNKNOWN, "manifest unknown: " + repository + ":" + reference);
       }
+      audit.record(
+          c,
+          switch (reference) {
+            case Tag tag ->
+              actor.event(
+                  AuditAction.TAG_DELETE,
+                  AuditOutcome.SUCCESS,
+                  repository.project(),
+                  repository.value(),
+                  tag.value(),
+                  "");
+            case DigestReference(Digest digest) ->
+              actor.event(
+                  AuditAction.MANIFEST_DELETE,
+                  AuditOutcome.SUCCESS,
+                  repository.project(),
+                  repository.value(),
+                  "",
+                  digest.toString());
+          });
       return null;
     });
+  }
+
+  /** Records a pull off the request path (batched; a crash loses at most one batch). */
+  public void recordPull(
+      RepositoryName repository, Reference reference, Digest digest, AuditActor actor) {
+    audit.recordAsync(actor.event(
+        AuditAction.MANIFEST_PULL,
+        AuditOutcome.SUCCESS,
+        repository.project(),
+        repository.value(),
+        reference instanceof Tag tag ? tag.value() : "",
+        digest.toString()));
   }
 
   public List<Referrer> referrers(RepositoryName repository, Digest subject, String artifactType) {

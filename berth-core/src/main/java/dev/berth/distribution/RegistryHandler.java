@@ -94,11 +94,11 @@ public final class RegistryHandler {
         switch (method) {
           case "GET", "HEAD" -> {
             caller.require(exchange, repository, Action.PULL);
-            getManifest(exchange, repository, Reference.parse(reference));
+            getManifest(exchange, repository, Reference.parse(reference), caller);
           }
           case "PUT" -> {
             caller.require(exchange, repository, Action.PUSH);
-            putManifest(exchange, repository, Reference.parse(reference));
+            putManifest(exchange, repository, Reference.parse(reference), caller);
           }
           case "DELETE" -> {
             Reference parsed = Reference.parse(reference);
@@ -106,7 +106,7 @@ public final class RegistryHandler {
                 exchange,
                 repository,
                 parsed instanceof Tag ? Action.DELETE_TAG : Action.DELETE_ARTIFACT);
-            manifests.delete(repository, parsed);
+            manifests.delete(repository, parsed, caller.actor(exchange));
             exchange.sendEmpty(202);
           }
           default -> throw methodNotAllowed(method);
@@ -172,7 +172,11 @@ public final class RegistryHandler {
 
   // ---- manifests ----
 
-  private void getManifest(Exchange exchange, RepositoryName repository, Reference reference)
+  private void getManifest(
+      Exchange exchange,
+      RepositoryName repository,
+      Reference reference,
+      RegistryAccess.Caller caller)
       throws IOException {
     StoredManifest manifest = manifests.get(repository, reference, !exchange.isHead());
     exchange.setHeader(DIGEST_HEADER, manifest.digest().toString());
@@ -189,14 +193,20 @@ public final class RegistryHandler {
       return;
     }
     exchange.send(200, manifest.mediaType(), manifest.content());
+    // A pull is a GET of the manifest (a HEAD only checks); recorded off the request path.
+    manifests.recordPull(repository, reference, manifest.digest(), caller.actor(exchange));
   }
 
-  private void putManifest(Exchange exchange, RepositoryName repository, Reference reference)
+  private void putManifest(
+      Exchange exchange,
+      RepositoryName repository,
+      Reference reference,
+      RegistryAccess.Caller caller)
       throws IOException {
     byte[] body =
         exchange.readBody(ManifestService.MAX_MANIFEST_BYTES, ErrorCode.MANIFEST_TOO_LARGE);
-    ManifestService.Pushed pushed =
-        manifests.put(repository, reference, exchange.header("Content-Type"), body);
+    ManifestService.Pushed pushed = manifests.put(
+        repository, reference, exchange.header("Content-Type"), body, caller.actor(exchange));
     exchange.setHeader(
         "Location",
         exchange.baseUrl(settings.externalUrl()) + "/v2/" + repository + "/manifests/"

@@ -178,14 +178,14 @@ public final class Berth implements AutoCloseable {
       database = unwrap(opening);
       Json json = unwrap(parsers);
       BlobStore store = new BlobStore(driver);
-      Access access = access(config, database, json.mapper(), environment);
+      AuditKey auditKey = AuditKey.resolve(config.audit().checkpointKey(), dataDir);
+      audit = auditLog(config, database, auditKey);
+      Access access = access(config, database, json.mapper(), environment, audit);
       tokens.complete(access.tokens());
-      registry.complete(registry(config, database, store, json, access.registry()));
+      registry.complete(registry(config, database, store, json, access.registry(), audit));
       GarbageCollectService collector = garbageCollector(config, database, store, json.mapper());
       SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
       GarbageCollectJob gc = new GarbageCollectJob(collector, database, queue);
-      AuditKey auditKey = AuditKey.resolve(config.audit().checkpointKey(), dataDir);
-      audit = auditLog(config, database, auditKey);
       PurgeAuditLogJob purge = new PurgeAuditLogJob(
           database, audit, auditKey, config.audit().retentionDays(), Clock.systemUTC());
       String nodeId = nodeId(dataDir);
@@ -200,7 +200,8 @@ public final class Berth implements AutoCloseable {
         scheduler = auditSchedule(config, database, queue, purge, scheduler);
       }
       syslog = syslogForwarder(config, database, nodeId);
-      auditApi.complete(new AuditHandler(new AuditQuery(database), json.mapper()));
+      auditApi.complete(
+          new AuditHandler(new AuditQuery(database), json.mapper(), access.registry()));
       admin.complete(new AdminHandler(
           gc,
           collector,
@@ -215,7 +216,8 @@ public final class Berth implements AutoCloseable {
               new ProjectDao(),
               new RobotDao(),
               new PasswordHasher(),
-              json.mapper()),
+              json.mapper(),
+              audit),
           new AccessController(new ProjectDao(), config.auth().usersCreateProjects()),
           new ManifestService(
               database,
@@ -224,7 +226,9 @@ public final class Berth implements AutoCloseable {
               new ManifestDao(),
               new TagDao(),
               json.manifests(),
-              json.mapper())));
+              json.mapper(),
+              audit),
+          audit));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
@@ -407,7 +411,11 @@ public final class Berth implements AutoCloseable {
   private record Access(RegistryAccess registry, TokenHandler tokens) {}
 
   private static Access access(
-      BerthConfig config, Database database, ObjectMapper json, Map<String, String> environment)
+      BerthConfig config,
+      Database database,
+      ObjectMapper json,
+      Map<String, String> environment,
+      AuditLog audit)
       throws IOException {
     BerthConfig.AuthConfig auth = config.auth();
     if (!auth.enabled()) {
@@ -437,6 +445,7 @@ public final class Berth implements AutoCloseable {
         hasher,
         json,
         new LoginThrottle(Clock.systemUTC(), true),
+        audit,
         Clock.systemUTC());
     AccessController controller = new AccessController(projects, auth.usersCreateProjects());
     return new Access(
@@ -447,12 +456,18 @@ public final class Berth implements AutoCloseable {
             controller,
             tokenService,
             projects,
-            config.server().externalUrl()),
-        new TokenHandler(database, authenticator, controller, tokenService, json));
+            config.server().externalUrl(),
+            audit),
+        new TokenHandler(database, authenticator, controller, tokenService, json, audit));
   }
 
   private static RegistryHandler registry(
-      BerthConfig config, Database database, BlobStore store, Json json, RegistryAccess access) {
+      BerthConfig config,
+      Database database,
+      BlobStore store,
+      Json json,
+      RegistryAccess access,
+      AuditLog audit) {
     RepositoryDao repositories = new RepositoryDao();
     BlobDao blobs = new BlobDao();
     ManifestDao manifests = new ManifestDao();
@@ -460,7 +475,7 @@ public final class Berth implements AutoCloseable {
     UploadDao uploads = new UploadDao();
     return new RegistryHandler(
         new ManifestService(
-            database, repositories, blobs, manifests, tags, json.manifests(), json.mapper()),
+            database, repositories, blobs, manifests, tags, json.manifests(), json.mapper(), audit),
         new BlobService(
             database,
             repositories,

@@ -422,6 +422,53 @@ class AuthTest {
     assertThat(catalog(alice)).contains("listing/app").doesNotContain("listing/other");
   }
 
+  @Test
+  void pushesPullsDeletesLoginsAndChangesAreInTheAuditLog() throws Exception {
+    String[] alice = basic("alice", "alice-password");
+    String digest = pushImage("audited/app", "v1", alice);
+    assertThat(berth
+            .get("/v2/audited/app/manifests/v1", with(alice, "Accept", Content.OCI_MANIFEST))
+            .statusCode())
+        .isEqualTo(200);
+    assertThat(berth.delete("/v2/audited/app/manifests/v1", alice).statusCode()).isEqualTo(202);
+    assertThat(berth.get("/v2/", basic("alice", "not-her-password")).statusCode())
+        .isEqualTo(401);
+    memberPut("audited", "bob", "guest", alice);
+
+    String[] admin = basic("admin", ADMIN_PASSWORD);
+    JsonNode records = null;
+    for (int attempt = 0; attempt < 50; attempt++) {
+      records = InProcessBerth.json(berth.get("/api/v1/audit-logs?project=audited&n=100", admin));
+      // Pulls are written off the request path, in batches: wait for the one above.
+      if (records.toString().contains("manifest.pull")) {
+        break;
+      }
+      Thread.sleep(100);
+    }
+    String text = records.toString();
+    assertThat(text)
+        .contains("\"action\":\"project.create\"")
+        .contains("\"action\":\"manifest.push\"", digest)
+        .contains("\"action\":\"manifest.pull\"")
+        .contains("\"action\":\"tag.delete\"")
+        .contains("\"action\":\"member.update\"")
+        .contains("\"actor\":\"alice\"")
+        .doesNotContain("alice-password");
+    JsonNode failures = InProcessBerth.json(
+        berth.get("/api/v1/audit-logs?action=login&outcome=failure&actor=alice", admin));
+    assertThat(failures.path("records").size()).isPositive();
+    assertThat(failures.toString()).doesNotContain("not-her-password");
+
+    // A guest may read its project's audit, not the whole registry's.
+    assertThat(berth
+            .get("/api/v1/audit-logs?project=audited", basic("bob", "bob-password"))
+            .statusCode())
+        .isEqualTo(200);
+    assertThat(berth.get("/api/v1/audit-logs", basic("bob", "bob-password")).statusCode())
+        .isEqualTo(403);
+    assertThat(berth.get("/api/v1/audit-logs").statusCode()).isEqualTo(401);
+  }
+
   // ---- helpers ----
 
   private static void createUser(String name, String password) {
