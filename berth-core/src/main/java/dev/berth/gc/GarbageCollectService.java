@@ -62,7 +62,7 @@ import org.slf4j.LoggerFactory;
 public final class GarbageCollectService {
   private static final Logger log = LoggerFactory.getLogger(GarbageCollectService.class);
   /** Items (links, blobs) a run works on at once. */
-  static final int PARALLELISM = 8;
+  static final int PARALLELISM = 32;
 
   /** Entries per list kept in a run's report. */
   public static final int REPORT_LIMIT = 1000;
