@@ -154,7 +154,11 @@ public final class OidcHandler {
     for (String part : header.split(";")) {
       String trimmed = part.trim();
       if (trimmed.startsWith(COOKIE + "=")) {
-        return trimmed.substring(COOKIE.length() + 1);
+        String value = trimmed.substring(COOKIE.length() + 1);
+        // RFC 6265 allows a quoted value (Java's own cookie manager sends one).
+        return value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")
+            ? value.substring(1, value.length() - 1)
+            : value;
       }
     }
     return null;
