@@ -121,6 +121,12 @@ class LdapAuthTest {
     assertThat(InProcessBerth.json(user).path("source").asText()).isEqualTo("ldap");
     assertThat(InProcessBerth.json(user).path("email").asText()).isEqualTo("carol@example.org");
     assertThat(InProcessBerth.json(user).path("admin").asBoolean()).isFalse();
+    // Its password lives in the directory, not here.
+    HttpResponse<byte[]> change = berth.put(
+        "/api/v1/users/carol/password",
+        Content.utf8("{\"currentPassword\":\"carol-password\",\"password\":\"new-password\"}"),
+        Logins.with(basic("carol", "carol-password"), "Content-Type", "application/json"));
+    assertThat(change.statusCode()).as(text(change)).isEqualTo(400);
   }
 
   @Test
