@@ -109,7 +109,7 @@ public final class TokenHandler {
                 new Authenticator.Credentials(username, password), exchange.remoteAddress())
             .orElseThrow(() ->
                 new RegistryException(ErrorCode.UNAUTHORIZED, "invalid username or password"));
-        credentialVersion = authenticator.credentialVersion(username).orElseThrow();
+        credentialVersion = authenticator.credentialVersion(principal.name()).orElseThrow();
       }
       case "refresh_token" -> {
         TokenService.Refresh refresh = tokens

@@ -199,6 +199,18 @@ class LdapAuthTest {
   }
 
   @Test
+  void theOauthPasswordGrantWorksWithTheDirectorysSpellingOfTheName() {
+    HttpResponse<byte[]> token = berth.post(
+        "/service/token",
+        Content.utf8("grant_type=password&service=berth&username=Erin&password=erin-password"
+            + "&access_type=offline&scope=repository%3Ax%2Fy%3Apull"),
+        "Content-Type",
+        "application/x-www-form-urlencoded");
+    assertThat(token.statusCode()).as(text(token)).isEqualTo(200);
+    assertThat(InProcessBerth.json(token).path("refresh_token").asText()).isNotEmpty();
+  }
+
+  @Test
   void localUsersOtherThanAdminDoNotLogInWithLdap() {
     // A local user made by the admin API cannot log in while the provider is ldap.
     HttpResponse<byte[]> created = berth.post(
