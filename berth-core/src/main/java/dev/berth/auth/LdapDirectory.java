@@ -77,11 +77,11 @@ public final class LdapDirectory {
         throw unavailable("searching the user", e);
       }
       try {
-        if (!found.hasMore()) {
+        if (!hasMore(found)) {
           return Optional.empty();
         }
         SearchResult result = found.next();
-        if (found.hasMore()) {
+        if (hasMore(found)) {
           log.warn("LDAP user-filter matches more than one entry for one name; login refused");
           return Optional.empty();
         }
@@ -110,7 +110,7 @@ public final class LdapDirectory {
               config.groupFilter(),
               new Object[] {dn, username},
               controls(new String[] {config.groupNameAttribute()}));
-          while (memberships.hasMore()) {
+          while (hasMore(memberships)) {
             SearchResult group = memberships.next();
             groupDns.add(group.getNameInNamespace());
             Attribute name = group.getAttributes().get(config.groupNameAttribute());
@@ -131,6 +131,19 @@ public final class LdapDirectory {
       return Optional.of(new Entry(dn, email, groups, admin));
     } finally {
       close(service);
+    }
+  }
+
+  /**
+   * Whether more results follow. Active Directory answers searches near the domain root with
+   * referrals as well, which the client (told to ignore them) reports as a partial result at
+   * the end: the entries before it are complete.
+   */
+  private static boolean hasMore(NamingEnumeration<SearchResult> results) throws NamingException {
+    try {
+      return results.hasMore();
+    } catch (javax.naming.PartialResultException e) {
+      return false;
     }
   }
 

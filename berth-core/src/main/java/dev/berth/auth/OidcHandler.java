@@ -107,7 +107,7 @@ public final class OidcHandler {
     ObjectNode body = json.createObjectNode();
     body.put("username", done.principal().name());
     body.put("admin", done.principal().admin());
-    done.principal().groups().forEach(body.putArray("groups")::add);
+    new java.util.TreeSet<>(done.principal().groups()).forEach(body.putArray("groups")::add);
     if (done.cliSecret() != null) {
       body.put("cliSecret", done.cliSecret());
       body.put(
