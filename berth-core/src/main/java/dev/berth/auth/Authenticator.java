@@ -28,6 +28,13 @@ import javax.crypto.spec.SecretKeySpec;
  * password), together with the user's credential version. Every request still reads the user's
  * row (disabled? admin? version?), so a password change or a disabled account counts at once on
  * every node; only the hash computation is skipped.
+ *
+ * <p>With an external identity provider ({@code auth.provider}, decision 014): {@code ldap}
+ * users' passwords are checked by the directory ({@link LdapDirectory}) and remembered in the
+ * same way, so a client's stream of requests binds once per {@link #REMEMBER}; {@code oidc}
+ * users authenticate with their CLI secret (an Argon2id hash like a password) and with nothing
+ * else. The local {@code admin} and robot accounts use the database whatever the provider; other
+ * local users only with the {@code database} provider.
  */
 public final class Authenticator {
   static final Duration REMEMBER = Duration.ofMinutes(2);
@@ -61,9 +68,17 @@ public final class Authenticator {
 
   private record Remembered(long accountId, long credentialVersion, long expiresAt) {}
 
-  /** A user or robot row as far as checking its credentials goes. */
+  /**
+   * A user or robot row as far as checking its credentials goes; {@code passwordHash} is an OIDC
+   * user's CLI secret hash.
+   */
   private record Account(
-      long id, String passwordHash, boolean usable, long credentialVersion, Principal principal) {}
+      long id,
+      String passwordHash,
+      boolean usable,
+      long credentialVersion,
+      Principal principal,
+      String source) {}
 
   public static final String ROBOT_PREFIX = "robot$";
 
@@ -75,6 +90,10 @@ public final class Authenticator {
   private final Clock clock;
   private final LoginThrottle throttle;
   private final AuditLog audit;
+  private final IdentityProvider provider;
+  private final LdapDirectory ldap;
+  private final ExternalUserService externalUsers;
+  private final UserIdentityDao identities = new UserIdentityDao();
   private final byte[] rememberKey = new byte[32];
   private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
 
@@ -87,6 +106,39 @@ public final class Authenticator {
       LoginThrottle throttle,
       AuditLog audit,
       Clock clock) {
+    this(
+        database,
+        users,
+        robots,
+        hasher,
+        json,
+        throttle,
+        audit,
+        clock,
+        IdentityProvider.DATABASE,
+        null,
+        null);
+  }
+
+  /**
+   * @param ldap the directory, with {@link IdentityProvider#LDAP}
+   * @param externalUsers records LDAP users at login, with {@link IdentityProvider#LDAP}
+   */
+  public Authenticator(
+      Database database,
+      UserDao users,
+      RobotDao robots,
+      PasswordHasher hasher,
+      ObjectMapper json,
+      LoginThrottle throttle,
+      AuditLog audit,
+      Clock clock,
+      IdentityProvider provider,
+      LdapDirectory ldap,
+      ExternalUserService externalUsers) {
+    this.provider = provider;
+    this.ldap = ldap;
+    this.externalUsers = externalUsers;
     this.throttle = throttle;
     this.audit = audit;
     this.database = database;
@@ -130,8 +182,14 @@ public final class Authenticator {
     if (credentials.username().length() > 255 || credentials.password().length() > 1024) {
       return Optional.empty();
     }
+    if (provider == IdentityProvider.LDAP && !local(credentials.username())) {
+      return checkLdap(credentials, fresh);
+    }
     Optional<Account> found = account(credentials.username());
-    if (found.isEmpty() || !found.get().usable() || found.get().passwordHash() == null) {
+    if (found.isEmpty()
+        || !found.get().usable()
+        || found.get().passwordHash() == null
+        || !allowed(found.get())) {
       // Spend the time of a real check, so timing does not tell which names exist.
       hasher.verify(credentials.password(), DUMMY_HASH);
       return Optional.empty();
@@ -150,25 +208,87 @@ public final class Authenticator {
       return Optional.empty();
     }
     fresh[0] = true;
+    remember(key, account.id(), account.credentialVersion(), now);
+    return Optional.of(account.principal());
+  }
+
+  /**
+   * An LDAP user: a remembered verification while the row is unchanged, else a bind at the
+   * directory (503 when it cannot be reached), after which the row and groups are updated.
+   */
+  private Optional<Principal> checkLdap(Credentials credentials, boolean[] fresh) {
+    Optional<String> name = ExternalUserService.username(credentials.username());
+    if (name.isEmpty() || credentials.password().isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<Account> found = account(name.get());
+    String key = rememberKey(new Credentials(name.get(), credentials.password()));
+    long now = clock.millis();
+    Remembered hit = remembered.get(key);
+    if (hit != null
+        && found.isPresent()
+        && found.get().usable()
+        && allowed(found.get())
+        && hit.accountId() == found.get().id()
+        && hit.credentialVersion() == found.get().credentialVersion()
+        && hit.expiresAt() > now) {
+      return Optional.of(found.get().principal());
+    }
+    if (found.isPresent() && (!found.get().usable() || !allowed(found.get()))) {
+      return Optional.empty();
+    }
+    Optional<LdapDirectory.Entry> entry = ldap.authenticate(name.get(), credentials.password());
+    if (entry.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<ExternalUserService.Login> login = externalUsers.login(
+        IdentityProvider.LDAP,
+        name.get(),
+        entry.get().dn(),
+        entry.get().email(),
+        entry.get().groups(),
+        entry.get().admin(),
+        false);
+    login.ifPresent(
+        done -> remember(key, done.principal().id(), done.credentialVersion(), clock.millis()));
+    fresh[0] = login.isPresent();
+    return login.map(done -> done.principal());
+  }
+
+  private void remember(String key, long accountId, long credentialVersion, long now) {
     if (remembered.size() >= MAX_REMEMBERED) {
       remembered.entrySet().removeIf(entry -> entry.getValue().expiresAt() <= now);
       if (remembered.size() >= MAX_REMEMBERED) {
         remembered.clear();
       }
     }
-    remembered.put(
-        key, new Remembered(account.id(), account.credentialVersion(), now + REMEMBER.toMillis()));
-    return Optional.of(account.principal());
+    remembered.put(key, new Remembered(accountId, credentialVersion, now + REMEMBER.toMillis()));
+  }
+
+  /** Accounts that authenticate against the database whatever the provider. */
+  private static boolean local(String name) {
+    return name.equals(IdentityBootstrap.ADMIN) || name.startsWith(ROBOT_PREFIX);
+  }
+
+  /** Whether the account may log in with the configured provider. */
+  private boolean allowed(Account account) {
+    return account.source() == null
+        || account.principal().name().equals(IdentityBootstrap.ADMIN)
+        || account.source().equals(provider.value());
   }
 
   /** The principal a token's subject names, if the account still exists and is usable. */
   public Optional<Principal> bySubject(String subject) {
-    return account(subject).filter(Account::usable).map(Account::principal);
+    return account(subject)
+        .filter(account -> account.usable() && allowed(account))
+        .map(Account::principal);
   }
 
   /** The credential version of a usable account (refresh tokens carry it). */
   public Optional<Long> credentialVersion(String subject) {
-    return account(subject).filter(Account::usable).map(Account::credentialVersion);
+    return account(subject)
+        .filter(account -> account.usable() && allowed(account))
+        .map(Account::credentialVersion);
   }
 
   public Optional<UserDao.UserRow> user(String username) {
@@ -185,16 +305,30 @@ public final class Authenticator {
               !robot.disabled()
                   && (robot.expiresAt() == null || robot.expiresAt() > clock.millis()),
               robot.credentialVersion(),
-              new Principal.Robot(robot.id(), robot.name(), permissions(robot.permissions()))));
+              new Principal.Robot(robot.id(), robot.name(), permissions(robot.permissions())),
+              null));
     }
-    return database
-        .read(c -> users.find(c, name))
-        .map(user -> new Account(
+    return database.read(c -> {
+      Optional<UserDao.UserRow> found = users.find(c, name);
+      if (found.isEmpty()) {
+        return Optional.<Account>empty();
+      }
+      UserDao.UserRow user = found.get();
+      String hash = user.passwordHash();
+      Principal principal = principal(user);
+      if (!user.source().equals(IdentityProvider.DATABASE.value())) {
+        // An external user: its groups as of the last login; an OIDC user's CLI secret.
+        Optional<UserIdentityDao.IdentityRow> identity = identities.find(c, user.id());
+        hash = identity.map(UserIdentityDao.IdentityRow::cliSecretHash).orElse(null);
+        principal = new Principal.User(
             user.id(),
-            user.passwordHash(),
-            !user.disabled(),
-            user.credentialVersion(),
-            principal(user)));
+            user.username(),
+            user.admin(),
+            identity.map(UserIdentityDao.IdentityRow::groups).orElse(Set.of()));
+      }
+      return Optional.of(new Account(
+          user.id(), hash, !user.disabled(), user.credentialVersion(), principal, user.source()));
+    });
   }
 
   /** A robot's permission list: {@code {"<project or *>": ["pull", …]}}; unknown actions dropped. */

@@ -96,6 +96,10 @@ public final class IdentityService {
       String username, String current, String password, boolean reset, AuditActor actor) {
     checkPassword(password);
     UserDao.UserRow user = existing(username);
+    if (!user.source().equals(IdentityProvider.DATABASE.value())) {
+      throw invalid(
+          "'" + username + "' logs in with " + user.source() + "; its password is not kept here");
+    }
     if (!reset && (current == null || !hasher.verify(current, user.passwordHash()))) {
       throw new RegistryException(ErrorCode.DENIED, "the current password is wrong");
     }

@@ -120,7 +120,7 @@ public final class TokenHandler {
                 exchange.header("User-Agent"))
             .orElseThrow(() ->
                 new RegistryException(ErrorCode.UNAUTHORIZED, "invalid username or password"));
-        credentialVersion = authenticator.credentialVersion(username).orElseThrow();
+        credentialVersion = authenticator.credentialVersion(principal.name()).orElseThrow();
       }
       case "refresh_token" -> {
         TokenService.Refresh refresh = tokens

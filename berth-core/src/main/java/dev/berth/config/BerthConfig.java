@@ -78,14 +78,55 @@ public record BerthConfig(
    * token-key-file}: the PKCS#8 PEM RSA key that signs registry tokens, the same file on every
    * node (empty: {@code <data-dir>/token-key.pem}, generated at first start); {@code
    * token-lifetime}: how long a token is valid; {@code token-service}: the service name clients
-   * ask tokens for and tokens are issued to.
+   * ask tokens for and tokens are issued to; {@code provider}: where people's identities come
+   * from, {@code database}, {@code ldap} or {@code oidc} (the local {@code admin} works with
+   * each).
    */
   public record AuthConfig(
       boolean enabled,
       boolean usersCreateProjects,
       String tokenKeyFile,
       Duration tokenLifetime,
-      String tokenService) {}
+      String tokenService,
+      String provider,
+      LdapConfig ldap,
+      OidcConfig oidc) {}
+
+  /**
+   * {@code auth.ldap}: an LDAP directory or Active Directory (decision 014). {@code url}: {@code
+   * ldap://} or {@code ldaps://}; {@code bind-dn} and {@code bind-password}: the service account
+   * that searches (empty: anonymous); {@code user-filter}: {@code {0}} is the username, escaped;
+   * {@code group-filter}: {@code {0}} is the user's DN, {@code {1}} its username; {@code
+   * admin-group}: a group DN or name whose members are system administrators (empty: Berth's own
+   * admin flag counts).
+   */
+  public record LdapConfig(
+      String url,
+      String bindDn,
+      String bindPassword,
+      String userBaseDn,
+      String userFilter,
+      String groupBaseDn,
+      String groupFilter,
+      String groupNameAttribute,
+      String adminGroup,
+      Duration timeout) {}
+
+  /**
+   * {@code auth.oidc}: OpenID Connect for people (decision 014). {@code issuer}: the provider's
+   * issuer URL (discovery at {@code <issuer>/.well-known/openid-configuration}); {@code scopes}:
+   * space-separated; {@code username-claim}, {@code groups-claim}: ID token claims; {@code
+   * admin-group}: a group whose members are system administrators (empty: Berth's own admin flag
+   * counts). The redirect URL is {@code <server.external-url>/api/v1/oidc/callback}.
+   */
+  public record OidcConfig(
+      String issuer,
+      String clientId,
+      String clientSecret,
+      String scopes,
+      String usernameClaim,
+      String groupsClaim,
+      String adminGroup) {}
 
   /**
    * {@code audit}: the operation audit log (decision 013). {@code retention-days}: records older
@@ -131,7 +172,17 @@ public record BerthConfig(
         new MetadataConfig("", "", "", 16),
         new UploadsConfig(Duration.ofHours(24), 0),
         new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false),
-        new AuthConfig(true, true, "", Duration.ofMinutes(5), "berth"),
+        new AuthConfig(
+            true,
+            true,
+            "",
+            Duration.ofMinutes(5),
+            "berth",
+            "database",
+            new LdapConfig(
+                "", "", "", "", "(uid={0})", "", "(member={0})", "cn", "", Duration.ofSeconds(5)),
+            new OidcConfig(
+                "", "", "", "openid profile email groups", "preferred_username", "groups", "")),
         new AuditConfig(
             0, "", 1000, 10_000, new SyslogConfig(false, "udp", "", 514, "local0", "berth", "")),
         new LogConfig("info", "plain", true));

@@ -215,6 +215,7 @@ public final class ConfigLoader {
         c.auth().tokenService().matches("[A-Za-z0-9._:-]{1,100}"),
         "auth.token-service",
         "must be 1-100 letters, digits or . _ : -");
+    validateProvider(c.auth());
     require(
         isSchedule(c.gc().schedule()),
         "gc.schedule",
@@ -259,6 +260,54 @@ public final class ConfigLoader {
         Set.of("plain", "json").contains(c.log().format()),
         "log.format",
         "must be plain or json, got '" + c.log().format() + "'");
+  }
+
+  private static void validateProvider(BerthConfig.AuthConfig auth) {
+    require(
+        Set.of("database", "ldap", "oidc").contains(auth.provider()),
+        "auth.provider",
+        "must be database, ldap or oidc, got '" + auth.provider() + "'");
+    if (auth.provider().equals("ldap")) {
+      BerthConfig.LdapConfig ldap = auth.ldap();
+      require(
+          ldap.url().startsWith("ldap://") || ldap.url().startsWith("ldaps://"),
+          "auth.ldap.url",
+          "must start with ldap:// or ldaps:// when auth.provider is ldap, got '" + ldap.url()
+              + "'");
+      require(
+          !ldap.userBaseDn().isBlank(),
+          "auth.ldap.user-base-dn",
+          "must be set when auth.provider is ldap");
+      require(
+          ldap.userFilter().contains("{0}"),
+          "auth.ldap.user-filter",
+          "must contain {0} (the username), e.g. (uid={0}) or (sAMAccountName={0})");
+      require(
+          ldap.bindDn().isEmpty() || !ldap.bindPassword().isEmpty(),
+          "auth.ldap.bind-password",
+          "must be set with bind-dn");
+      require(
+          ldap.groupBaseDn().isEmpty() || !ldap.groupFilter().isBlank(),
+          "auth.ldap.group-filter",
+          "must be set with group-base-dn");
+      require(ldap.timeout().isPositive(), "auth.ldap.timeout", "must be positive");
+    }
+    if (auth.provider().equals("oidc")) {
+      BerthConfig.OidcConfig oidc = auth.oidc();
+      require(
+          oidc.issuer().startsWith("https://") || oidc.issuer().startsWith("http://"),
+          "auth.oidc.issuer",
+          "must be an http(s) URL when auth.provider is oidc, got '" + oidc.issuer() + "'");
+      require(
+          !oidc.clientId().isBlank(),
+          "auth.oidc.client-id",
+          "must be set when auth.provider is oidc");
+      require(
+          java.util.Arrays.asList(oidc.scopes().trim().split("\\s+")).contains("openid"),
+          "auth.oidc.scopes",
+          "must contain openid");
+      require(!oidc.usernameClaim().isBlank(), "auth.oidc.username-claim", "must not be empty");
+    }
   }
 
   /** The forms {@code dev.berth.gc.GarbageCollectSchedule} accepts. */

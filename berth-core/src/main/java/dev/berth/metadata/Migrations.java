@@ -34,7 +34,8 @@ final class Migrations {
       new Migration(4, "link pruning", "/db/migration/common/V4__link_pruning.sql"),
       new Migration(5, "identities", "/db/migration/common/V5__identities.sql"),
       new Migration(6, "listings", "/db/migration/common/V6__listings.sql"),
-      new Migration(7, "audit log", "/db/migration/common/V7__audit_log.sql"));
+      new Migration(7, "audit log", "/db/migration/common/V7__audit_log.sql"),
+      new Migration(8, "external identities", "/db/migration/common/V8__external_identities.sql"));
 
   private final Database database;
 

@@ -10,9 +10,14 @@ import dev.berth.audit.PurgeAuditLogJob;
 import dev.berth.audit.SyslogForwarder;
 import dev.berth.auth.AccessController;
 import dev.berth.auth.Authenticator;
+import dev.berth.auth.ExternalUserService;
 import dev.berth.auth.IdentityBootstrap;
+import dev.berth.auth.IdentityProvider;
 import dev.berth.auth.IdentityService;
+import dev.berth.auth.LdapDirectory;
 import dev.berth.auth.LoginThrottle;
+import dev.berth.auth.OidcHandler;
+import dev.berth.auth.OidcLogin;
 import dev.berth.auth.PasswordHasher;
 import dev.berth.auth.ProjectDao;
 import dev.berth.auth.RegistryAccess;
@@ -20,6 +25,7 @@ import dev.berth.auth.RobotDao;
 import dev.berth.auth.TokenHandler;
 import dev.berth.auth.TokenService;
 import dev.berth.auth.UserDao;
+import dev.berth.auth.UserIdentityDao;
 import dev.berth.config.BerthConfig;
 import dev.berth.distribution.BlobService;
 import dev.berth.distribution.ManifestParser;
@@ -135,6 +141,7 @@ public final class Berth implements AutoCloseable {
     CompletableFuture<AdminHandler> admin = new CompletableFuture<>();
     CompletableFuture<TokenHandler> tokens = new CompletableFuture<>();
     CompletableFuture<AuditHandler> auditApi = new CompletableFuture<>();
+    CompletableFuture<OidcHandler> oidc = new CompletableFuture<>();
     BlobDriver driver = null;
     HttpServer http = null;
     Database database = null;
@@ -165,7 +172,14 @@ public final class Berth implements AutoCloseable {
           () -> registry.isDone() && opening.join().isHealthy() && storageReachable(storage));
       http.route("/v2", exchange -> registry.join().handle(exchange));
       http.route(AuditHandler.PATH, exchange -> auditApi.join().handle(exchange));
-      http.route("/api/v1", exchange -> admin.join().handle(exchange));
+      http.route(OidcHandler.PREFIX, exchange -> oidc(oidc).handle(exchange));
+      http.route("/api/v1", exchange -> {
+        if (OidcHandler.isCliSecret(exchange.path())) {
+          oidc(oidc).handle(exchange);
+        } else {
+          admin.join().handle(exchange);
+        }
+      });
       http.route(RegistryAccess.TOKEN_PATH, exchange -> {
         TokenHandler handler = tokens.join();
         if (handler == null) {
@@ -182,6 +196,7 @@ public final class Berth implements AutoCloseable {
       audit = auditLog(config, database, auditKey);
       Access access = access(config, database, json.mapper(), environment, audit);
       tokens.complete(access.tokens());
+      oidc.complete(access.oidc());
       registry.complete(registry(config, database, store, json, access.registry(), audit));
       GarbageCollectService collector = garbageCollector(config, database, store, json.mapper());
       SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
@@ -244,6 +259,7 @@ public final class Berth implements AutoCloseable {
       if (audit != null) {
         audit.close();
       }
+      oidc.completeExceptionally(e);
       if (scheduler != null) {
         scheduler.close();
       }
@@ -407,8 +423,17 @@ public final class Berth implements AutoCloseable {
     }
   }
 
-  /** Access control: the {@code /v2} gate and the token endpoint. */
-  private record Access(RegistryAccess registry, TokenHandler tokens) {}
+  /** Access control: the {@code /v2} gate, the token endpoint, and OIDC logins (or null). */
+  private record Access(RegistryAccess registry, TokenHandler tokens, OidcHandler oidc) {}
+
+  private static OidcHandler oidc(CompletableFuture<OidcHandler> oidc) {
+    OidcHandler handler = oidc.join();
+    if (handler == null) {
+      throw new RegistryException(
+          ErrorCode.NOT_FOUND, "no OIDC login here: auth.provider is not oidc");
+    }
+    return handler;
+  }
 
   private static Access access(
       BerthConfig config,
@@ -422,7 +447,7 @@ public final class Berth implements AutoCloseable {
       log.warn("auth.enabled is false: anyone can push, pull and delete without credentials;"
           + " use this for throwaway local registries only");
       RegistryAccess open = RegistryAccess.disabled();
-      return new Access(open, null);
+      return new Access(open, null, null);
     }
     UserDao users = new UserDao();
     ProjectDao projects = new ProjectDao();
@@ -431,13 +456,18 @@ public final class Berth implements AutoCloseable {
       new IdentityBootstrap(database, users, projects, hasher).run(environment);
     }
     boolean generatedKey = auth.tokenKeyFile() == null || auth.tokenKeyFile().isEmpty();
+    java.security.interfaces.RSAPrivateCrtKey signingKey =
+        TokenService.loadOrCreateKey(Path.of(config.tokenKeyFile()), generatedKey);
     TokenService tokenService = new TokenService(
-        TokenService.loadOrCreateKey(Path.of(config.tokenKeyFile()), generatedKey),
+        signingKey,
         auth.tokenService(),
         auth.tokenService(),
         auth.tokenLifetime(),
         Duration.ofDays(7),
         Clock.systemUTC());
+    IdentityProvider provider = IdentityProvider.parse(auth.provider());
+    ExternalUserService externalUsers =
+        new ExternalUserService(database, users, new UserIdentityDao(), hasher);
     Authenticator authenticator = new Authenticator(
         database,
         users,
@@ -446,19 +476,40 @@ public final class Berth implements AutoCloseable {
         json,
         new LoginThrottle(Clock.systemUTC(), true),
         audit,
-        Clock.systemUTC());
+        Clock.systemUTC(),
+        provider,
+        provider == IdentityProvider.LDAP ? new LdapDirectory(auth.ldap()) : null,
+        externalUsers);
     AccessController controller = new AccessController(projects, auth.usersCreateProjects());
+    RegistryAccess registry = new RegistryAccess(
+        true,
+        database,
+        authenticator,
+        controller,
+        tokenService,
+        projects,
+        config.server().externalUrl(),
+        audit);
+    OidcHandler oidc = null;
+    if (provider == IdentityProvider.OIDC) {
+      oidc = new OidcHandler(
+          new OidcLogin(
+              auth.oidc(), OidcLogin.stateKey(signingKey.getEncoded()), json, Clock.systemUTC()),
+          externalUsers,
+          registry,
+          json,
+          config.server().externalUrl());
+    }
+    if (provider != IdentityProvider.DATABASE) {
+      log.info(
+          "identities from {}; the local admin account and robot accounts still use the"
+              + " database",
+          provider.value());
+    }
     return new Access(
-        new RegistryAccess(
-            true,
-            database,
-            authenticator,
-            controller,
-            tokenService,
-            projects,
-            config.server().externalUrl(),
-            audit),
-        new TokenHandler(database, authenticator, controller, tokenService, json, audit));
+        registry,
+        new TokenHandler(database, authenticator, controller, tokenService, json, audit),
+        oidc);
   }
 
   private static RegistryHandler registry(
