@@ -314,7 +314,7 @@ public final class GarbageCollectService {
         if (!database.write(c -> dao.claim(c, digest, unreferencedBefore))) {
           return false; // referenced again (mounted, linked, re-uploaded) meanwhile
         }
-        store.delete(digest);
+        store.deleteCommitted(digest);
         return database.write(c -> dao.deleteClaimed(c, digest));
       });
       if (deleted) {

@@ -44,6 +44,15 @@ public interface BlobDriver extends AutoCloseable {
   boolean delete(String key) throws IOException;
 
   /**
+   * Deletes a key that was written whole and never appended to (a committed blob), as cheaply as
+   * the backend allows: garbage collection calls it for every blob it frees. Whether the key held
+   * anything is not reported.
+   */
+  default void deleteWhole(String key) throws IOException {
+    delete(key);
+  }
+
+  /**
    * Deletes every key under a prefix (a "directory"), for cancelled uploads.
    *
    * @return how many keys were deleted

@@ -115,6 +115,11 @@ public final class BlobStore {
     driver.delete(uploadKey(uploadId));
   }
 
+  /** Deletes a committed blob's bytes without asking whether they were there (garbage collection). */
+  public void deleteCommitted(Digest digest) throws IOException {
+    driver.deleteWhole(blobKey(digest));
+  }
+
   public boolean delete(Digest digest) throws IOException {
     return driver.delete(blobKey(digest));
   }

@@ -301,6 +301,16 @@ public final class S3BlobDriver implements BlobDriver {
     });
   }
 
+  /** One DELETE: a committed blob has no segments, and S3 answers a missing key with success. */
+  @Override
+  public void deleteWhole(String key) throws IOException {
+    check(key);
+    io(() -> {
+      s3.deleteObject(b -> b.bucket(bucket).key(object(key)));
+      return null;
+    });
+  }
+
   @Override
   public boolean delete(String key) throws IOException {
     check(key);

@@ -277,6 +277,20 @@ public abstract class BlobDriverContract {
   }
 
   @Test
+  void deleteWholeRemovesAKeyWrittenWholeAndToleratesAMissingOne() throws IOException {
+    write(BLOB, "whole");
+    write(OTHER_BLOB, "kept");
+
+    driver.deleteWhole(BLOB);
+    driver.deleteWhole(BLOB);
+
+    assertThatThrownBy(() -> driver.open(BLOB)).isInstanceOf(BlobNotFoundException.class);
+    assertThat(driver.stat(BLOB)).isEmpty();
+    assertThat(read(OTHER_BLOB)).isEqualTo("kept");
+    driver.delete(OTHER_BLOB);
+  }
+
+  @Test
   void deleteLeavesOtherKeysAlone() throws IOException {
     write(BLOB, "one");
     write(OTHER_BLOB, "two");
