@@ -98,7 +98,7 @@ final class GarbageCollectCommand {
               .header("Content-Type", "application/json"));
       if (response.statusCode() != 202) {
         err.println("berth: gc: " + base + " answered " + response.statusCode() + ": "
-            + errorMessage(response));
+            + errorMessage(response) + credentialsHint(response.statusCode(), authorization));
         return 1;
       }
       JsonNode run = JSON.readTree(response.body());
@@ -152,6 +152,17 @@ final class GarbageCollectCommand {
       // not JSON: show it as it is
     }
     return new String(response.body(), StandardCharsets.UTF_8).strip();
+  }
+
+  /** What to do about a 401 or 403: garbage collection needs a system administrator. */
+  private static String credentialsHint(int status, String authorization) {
+    if (status == 401 && authorization == null) {
+      return " (set BERTH_USER and BERTH_PASSWORD to a system administrator's credentials)";
+    }
+    if (status == 401 || status == 403) {
+      return " (BERTH_USER must name a system administrator, with BERTH_PASSWORD its password)";
+    }
+    return "";
   }
 
   /** One line: {@code gc run 7 succeeded (dry run): 3 blobs, … deleted, 1234 bytes freed, 0 errors}. */

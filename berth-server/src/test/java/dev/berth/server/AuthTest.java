@@ -246,6 +246,28 @@ class AuthTest {
   }
 
   @Test
+  void theGcCommandUsesBerthUserAndSaysWhatIsMissing() {
+    String server = "http://127.0.0.1:" + berth.port();
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream print = new java.io.PrintStream(out, true, StandardCharsets.UTF_8);
+
+    assertThat(
+            Main.run(new String[] {"gc", "--server", server, "--dry-run"}, Map.of(), print, print))
+        .isEqualTo(1);
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("401", "BERTH_USER");
+
+    out.reset();
+    assertThat(Main.run(
+            new String[] {"gc", "--server", server, "--dry-run", "--wait"},
+            Map.of("BERTH_USER", "admin", "BERTH_PASSWORD", ADMIN_PASSWORD),
+            print,
+            print))
+        .as(out.toString(StandardCharsets.UTF_8))
+        .isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("succeeded");
+  }
+
+  @Test
   void aChangedPasswordStopsTheOldOneAtOnce() {
     createUser("carol", "carol-password");
     assertThat(berth.get("/v2/", basic("carol", "carol-password")).statusCode()).isEqualTo(200);
