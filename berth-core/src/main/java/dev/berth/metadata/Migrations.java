@@ -32,7 +32,8 @@ final class Migrations {
       new Migration(2, "garbage collection", "/db/migration/common/V2__garbage_collection.sql"),
       new Migration(3, "jobs", "/db/migration/common/V3__jobs.sql"),
       new Migration(4, "link pruning", "/db/migration/common/V4__link_pruning.sql"),
-      new Migration(5, "identities", "/db/migration/common/V5__identities.sql"));
+      new Migration(5, "identities", "/db/migration/common/V5__identities.sql"),
+      new Migration(6, "upload claims", "/db/migration/common/V6__upload_claims.sql"));
 
   private final Database database;
 

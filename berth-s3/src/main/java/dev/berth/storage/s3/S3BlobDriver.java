@@ -81,8 +81,9 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
  * {@code n = last + 1}; the bytes already there are the sum of the listed sizes. Nothing is
  * remembered between calls, so any node can take the next chunk. If the key holds a whole object,
  * it first becomes segment 0 by a server-side copy. Two writers appending to one key at the same
- * time would both take the same {@code n}, and the later commit would win: the caller orders an
- * upload's chunks ({@code UploadService} holds a lock per upload and checks each chunk's offset
+ * time would both take the same {@code n}, and the later commit would win: the caller allows one
+ * writer per key at a time ({@code UploadService} holds a lock per upload on each node and a claim
+ * on the upload's row in the metadata database across nodes, then checks each chunk's offset
  * against {@link #stat}); a conditional PUT ({@code If-None-Match: *}) would also catch a race
  * between nodes, but not every S3-compatible store honours it, so it is not used.
  *
