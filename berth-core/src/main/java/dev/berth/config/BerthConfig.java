@@ -40,6 +40,8 @@ public record BerthConfig(
    * {@code storage.s3}: a bucket on S3 or an S3-compatible store (MinIO, Ceph). An empty endpoint
    * means AWS; empty keys mean the SDK's default credential chain (environment, profile, instance
    * role). {@code path-style} addresses the bucket in the path, as MinIO and Ceph usually need.
+   * {@code redirect} answers a blob download with {@code 307} to a presigned URL valid for {@code
+   * redirect-expiry}, so that the bytes go from the bucket to the client, not through the node.
    */
   public record S3Config(
       String endpoint,
@@ -49,7 +51,33 @@ public record BerthConfig(
       String accessKey,
       String secretKey,
       boolean pathStyle,
-      boolean createBucket) {}
+      boolean createBucket,
+      boolean redirect,
+      Duration redirectExpiry) {
+
+    /** Without the download redirect, for callers that only store bytes. */
+    public S3Config(
+        String endpoint,
+        String region,
+        String bucket,
+        String prefix,
+        String accessKey,
+        String secretKey,
+        boolean pathStyle,
+        boolean createBucket) {
+      this(
+          endpoint,
+          region,
+          bucket,
+          prefix,
+          accessKey,
+          secretKey,
+          pathStyle,
+          createBucket,
+          false,
+          Duration.ofMinutes(20));
+    }
+  }
 
   /**
    * {@code metadata}: where the source of truth lives. {@code url} is {@code jdbc:sqlite:…} (empty:
@@ -168,7 +196,8 @@ public record BerthConfig(
         new StorageConfig(
             "filesystem",
             new FilesystemConfig(""),
-            new S3Config("", "us-east-1", "", "", "", "", false, false)),
+            new S3Config(
+                "", "us-east-1", "", "", "", "", false, false, true, Duration.ofMinutes(20))),
         new MetadataConfig("", "", "", 16),
         new UploadsConfig(Duration.ofHours(24), 0),
         new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false),

@@ -179,6 +179,11 @@ public final class ConfigLoader {
       BerthConfig.S3Config s3 = c.storage().s3();
       require(!s3.bucket().isBlank(), "storage.s3.bucket", "must be set when storage.driver is s3");
       require(!s3.region().isBlank(), "storage.s3.region", "must not be empty");
+      require(
+          s3.redirectExpiry().compareTo(Duration.ofSeconds(1)) >= 0
+              && s3.redirectExpiry().compareTo(Duration.ofDays(7)) <= 0,
+          "storage.s3.redirect-expiry",
+          "must be between 1s and 7d (the longest a presigned URL can be valid)");
       String endpoint = s3.endpoint();
       require(
           endpoint.isEmpty() || endpoint.startsWith("http://") || endpoint.startsWith("https://"),

@@ -10,6 +10,7 @@ import dev.berth.oci.RepositoryName;
 import dev.berth.storage.BlobNotFoundException;
 import dev.berth.storage.BlobStore;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.channels.SeekableByteChannel;
 import java.time.Duration;
 import java.util.Map;
@@ -27,22 +28,27 @@ public final class BlobService {
   private final BlobDao blobs;
   private final BlobStore store;
   private final Optional<Duration> holdRefresh;
+  private final Duration redirectExpiry;
 
   /**
    * @param holdRefresh how old a link's hold may be before an existence check ({@code HEAD})
    *     refreshes it (decision 012); empty on a read-only node, which takes no pushes
+   * @param redirectExpiry how long a download URL from the storage driver stays valid ({@code
+   *     storage.s3.redirect-expiry}); used only where the driver hands such URLs out
    */
   public BlobService(
       Database database,
       RepositoryDao repositories,
       BlobDao blobs,
       BlobStore store,
-      Optional<Duration> holdRefresh) {
+      Optional<Duration> holdRefresh,
+      Duration redirectExpiry) {
     this.database = database;
     this.repositories = repositories;
     this.blobs = blobs;
     this.store = store;
     this.holdRefresh = holdRefresh;
+    this.redirectExpiry = redirectExpiry;
   }
 
   /** The refresh interval for a given {@code gc.link-hold}: a quarter of it, at most 5 minutes. */
@@ -80,6 +86,15 @@ public final class BlobService {
       throw blobUnknown(digest);
     }
     return link.size();
+  }
+
+  /**
+   * Where the client may fetch a blob's bytes straight from storage, after {@link #size} said it
+   * is visible (the database decides 404 first, decision 001); empty when the driver streams
+   * through the node (the filesystem, or S3 with {@code redirect: false}).
+   */
+  public Optional<URI> downloadUrl(Digest digest) throws IOException {
+    return store.driver().presignedGet(BlobStore.blobKey(digest), redirectExpiry);
   }
 
   /** Opens a blob's bytes after {@link #size} said it is visible. */

@@ -17,6 +17,7 @@ import dev.berth.oci.RegistryException;
 import dev.berth.oci.RepositoryName;
 import dev.berth.oci.Tag;
 import java.io.IOException;
+import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The {@code /v2} API (OCI distribution-spec v1.1): the one routes table, and the translation
@@ -232,6 +234,30 @@ public final class RegistryHandler {
     if (etag.equals(exchange.header("If-None-Match"))) {
       exchange.sendEmpty(304);
       return;
+    }
+    if (!exchange.isHead()) {
+      // Like Distribution's redirect option: the bytes come from the bucket, not this node. The
+      // client repeats its Range header there; HEAD stays here (no bytes to save).
+      Optional<URI> location = blobs.downloadUrl(digest);
+      if (location.isPresent()) {
+        // The URL expires; the redirect must not be cached as the bytes may be.
+        exchange.setHeader("Cache-Control", "no-store");
+        exchange.setHeader("Location", location.get().toString());
+        exchange.sendEmpty(307);
+        return;
+      }
+    }
+    if (!exchange.isHead()) {
+      // Like Distribution's redirect option: the bytes come from the bucket, not this node. The
+      // client repeats its Range header there; HEAD stays here (no bytes to save).
+      Optional<URI> location = blobs.downloadUrl(digest);
+      if (location.isPresent()) {
+        // The URL expires; the redirect must not be cached as the bytes may be.
+        exchange.setHeader("Cache-Control", "no-store");
+        exchange.setHeader("Location", location.get().toString());
+        exchange.sendEmpty(307);
+        return;
+      }
     }
     long offset = 0;
     long length = size;

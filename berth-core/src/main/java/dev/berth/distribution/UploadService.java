@@ -28,16 +28,31 @@ import java.util.regex.Pattern;
  * Blob uploads (spec.md "Pushing blobs"): monolithic, chunked, streamed, resumable. The session
  * life is documented on {@link UploadSession}.
  *
+ * <p>One writer at a time per session. On one node a lock per session orders the chunks; across
+ * nodes each chunk (and the final {@code PUT}) first claims the session's row in the metadata
+ * database, a compare-and-set that succeeds only when no other writer holds a live claim, renews
+ * the claim while it streams and releases it when done. A chunk that finds the session claimed is
+ * refused with 416 and the session's current length before any of its bytes is stored, as for a
+ * chunk out of order; under the claim each chunk's offset is checked against the stored length.
+ * So two requests sending the same chunk at once to two nodes cannot both append it: exactly one
+ * is accepted, and nothing of the other is ever stored. A claim whose writer died lapses after
+ * {@link #CLAIM_MILLIS}; the session can be continued then.
+ *
  * <p>The SHA-256 of what was received is kept in memory between chunks. When it is missing (the
  * process restarted, or another node took the previous chunk) it is rebuilt by re-reading the stored
- * prefix, so any chunk may land anywhere at any time at the cost of one re-read.
+ * prefix, so any chunk may land anywhere at any time at the cost of one re-read (measured, and
+ * kept over persisting the state, in decision 015).
  */
 public final class UploadService {
   private static final Pattern UPLOAD_ID =
       Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   private static final int PROGRESS_LIMIT = 4096;
   private static final int HASH_SLICE = 128 << 10;
-  private static final long TOUCH_INTERVAL_MILLIS = 60_000;
+  /** How long a claim lasts unless renewed: how long a dead writer blocks its session. */
+  static final long CLAIM_MILLIS = 60_000;
+
+  /** How often a streaming writer renews its claim; far below {@link #CLAIM_MILLIS}. */
+  private static final long RENEW_MILLIS = 15_000;
 
   /** A byte range {@code start-end} (inclusive) from a {@code Content-Range} header. */
   public record ChunkRange(long start, long end) {
@@ -85,6 +100,39 @@ public final class UploadService {
   private final BlobStore store;
   private final ConcurrentHashMap<String, Progress> progress = new ConcurrentHashMap<>();
 
+  /** A writer's hold on a session row, across nodes; see the class comment. */
+  private final class Claim {
+    private final String id;
+    private final String token = UUID.randomUUID().toString();
+    private long renewedAt = System.currentTimeMillis();
+
+    private Claim(String id) {
+      this.id = id;
+    }
+
+    /** Keeps the claim alive while bytes stream; fails the write if another writer took it. */
+    void renewIfDue() {
+      long now = System.currentTimeMillis();
+      if (now - renewedAt < RENEW_MILLIS) {
+        return;
+      }
+      if (!database.write(c -> uploads.renew(c, id, token, now + CLAIM_MILLIS))) {
+        throw new RegistryException(
+            ErrorCode.BLOB_UPLOAD_INVALID,
+            "upload " + id + " was taken over by another request; check its status and resume");
+      }
+      renewedAt = now;
+    }
+
+    /** Releases the claim, recording the activity for expiry; nothing when the row is gone. */
+    void release() {
+      database.write(c -> {
+        uploads.release(c, id, token, System.currentTimeMillis());
+        return null;
+      });
+    }
+  }
+
   public UploadService(
       Database database,
       RepositoryDao repositories,
@@ -123,32 +171,61 @@ public final class UploadService {
    */
   public long append(RepositoryName repository, String id, ChunkRange range, Exchange body)
       throws IOException {
-    UploadSession session = session(repository, id);
+    session(repository, id);
     Progress p = progress(id);
     p.lock.lock();
     try {
-      long size = store.uploadSize(id);
-      if (range != null) {
-        if (range.start() != size) {
-          throw new RegistryException(
-              ErrorCode.RANGE_INVALID,
-              "chunk starts at " + range.start() + " but the upload has " + size + " bytes",
-              Map.of("size", size));
-        }
-        long declared = body.contentLength();
-        if (declared >= 0 && declared != range.length()) {
-          throw new RegistryException(
-              ErrorCode.SIZE_INVALID,
-              "Content-Length " + declared + " does not match Content-Range length "
-                  + range.length());
-        }
+      Claim claim = claim(id);
+      try {
+        return appendClaimed(id, p, range, body, claim);
+      } finally {
+        claim.release();
       }
-      long received = receive(id, p, size, body, range == null ? -1 : range.length());
-      touch(session);
-      return size + received;
     } finally {
       p.lock.unlock();
     }
+  }
+
+  private long appendClaimed(String id, Progress p, ChunkRange range, Exchange body, Claim claim)
+      throws IOException {
+    long size = store.uploadSize(id);
+    if (range != null) {
+      if (range.start() != size) {
+        throw new RegistryException(
+            ErrorCode.RANGE_INVALID,
+            "chunk starts at " + range.start() + " but the upload has " + size + " bytes",
+            Map.of("size", size));
+      }
+      long declared = body.contentLength();
+      if (declared >= 0 && declared != range.length()) {
+        throw new RegistryException(
+            ErrorCode.SIZE_INVALID,
+            "Content-Length " + declared + " does not match Content-Range length "
+                + range.length());
+      }
+    }
+    long received = receive(id, p, size, body, range == null ? -1 : range.length(), claim);
+    return size + received;
+  }
+
+  /**
+   * Claims the session for one request, or refuses it with 416 and the stored length when
+   * another request (on another node) is writing to it.
+   */
+  private Claim claim(String id) throws IOException {
+    Claim claim = new Claim(id);
+    long now = System.currentTimeMillis();
+    if (database.write(c -> uploads.claim(c, id, claim.token, now, now + CLAIM_MILLIS))) {
+      return claim;
+    }
+    if (database.read(c -> uploads.find(c, id)).isEmpty()) {
+      throw uploadUnknown(id);
+    }
+    long size = store.uploadSize(id);
+    throw new RegistryException(
+        ErrorCode.RANGE_INVALID,
+        "another request is writing to upload " + id + ", which has " + size + " bytes",
+        Map.of("size", size));
   }
 
   /**
@@ -160,7 +237,9 @@ public final class UploadService {
     session(repository, id);
     Progress p = progress(id);
     p.lock.lock();
+    Claim claim = null;
     try {
+      claim = claim(id);
       long size = store.uploadSize(id);
       if (size == 0 && isStored(digest)) {
         try {
@@ -174,7 +253,7 @@ public final class UploadService {
           throw e;
         }
       }
-      long received = receive(id, p, size, body, -1);
+      long received = receive(id, p, size, body, -1, claim);
       long total = size + received;
       Digest actual = digestOf(id, p, total, digest.algorithm());
       if (!actual.equals(digest)) {
@@ -185,7 +264,13 @@ public final class UploadService {
       return total;
     } finally {
       progress.remove(id);
-      p.lock.unlock();
+      try {
+        if (claim != null) {
+          claim.release(); // the row is gone after a commit or cancel; then this does nothing
+        }
+      } finally {
+        p.lock.unlock();
+      }
     }
   }
 
@@ -202,7 +287,7 @@ public final class UploadService {
     }
     Progress p = new Progress();
     try {
-      long total = receive(id, p, 0, body, -1);
+      long total = receive(id, p, 0, body, -1, null);
       Digest actual = digestOf(id, p, total, digest.algorithm());
       if (!actual.equals(digest)) {
         throw digestMismatch(digest, actual);
@@ -304,7 +389,8 @@ public final class UploadService {
     });
   }
 
-  private long receive(String id, Progress p, long size, Exchange body, long expected)
+  /** @param claim the session's claim, renewed as bytes arrive; null for a monolithic upload */
+  private long receive(String id, Progress p, long size, Exchange body, long expected, Claim claim)
       throws IOException {
     if (p.sha256 == null || p.hashed != size) {
       rehash(id, p, size);
@@ -314,6 +400,9 @@ public final class UploadService {
     long received;
     try (BlobWriter writer = store.appendUpload(id)) {
       received = body.readBody(bytes -> {
+        if (claim != null) {
+          claim.renewIfDue();
+        }
         hash(sha256, bytes, scratch);
         writer.write(bytes);
       });
@@ -407,18 +496,6 @@ public final class UploadService {
       throw uploadUnknown(id);
     }
     return session;
-  }
-
-  /** Records activity for expiry; at most once a minute, as expiry is measured in hours. */
-  private void touch(UploadSession session) {
-    long now = System.currentTimeMillis();
-    if (now - session.updatedAt() < TOUCH_INTERVAL_MILLIS) {
-      return;
-    }
-    database.write(c -> {
-      uploads.touch(c, session.id(), now);
-      return null;
-    });
   }
 
   private Progress progress(String id) {

@@ -35,7 +35,8 @@ final class Migrations {
       new Migration(5, "identities", "/db/migration/common/V5__identities.sql"),
       new Migration(6, "listings", "/db/migration/common/V6__listings.sql"),
       new Migration(7, "audit log", "/db/migration/common/V7__audit_log.sql"),
-      new Migration(8, "external identities", "/db/migration/common/V8__external_identities.sql"));
+      new Migration(8, "external identities", "/db/migration/common/V8__external_identities.sql"),
+      new Migration(9, "upload claims", "/db/migration/common/V9__upload_claims.sql"));
 
   private final Database database;
 

@@ -44,6 +44,49 @@ public final class UploadDao {
     }
   }
 
+  /**
+   * Claims a session for one writer until {@code until}, unless another writer holds a claim
+   * that is still live at {@code now}: the compare-and-set that keeps two nodes from appending to
+   * one session at once.
+   *
+   * @return false when the session is gone or another writer holds it
+   */
+  public boolean claim(Connection c, String id, String token, long now, long until)
+      throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("UPDATE uploads SET claim = ?, claim_until = ? WHERE id = ?"
+            + " AND (claim IS NULL OR claim_until < ?)")) {
+      p.setString(1, token);
+      p.setLong(2, until);
+      p.setString(3, id);
+      p.setLong(4, now);
+      return p.executeUpdate() > 0;
+    }
+  }
+
+  /** Extends one's own claim; false when it was lost (expired and taken, or the session gone). */
+  public boolean renew(Connection c, String id, String token, long until) throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("UPDATE uploads SET claim_until = ? WHERE id = ? AND claim = ?")) {
+      p.setLong(1, until);
+      p.setString(2, id);
+      p.setString(3, token);
+      return p.executeUpdate() > 0;
+    }
+  }
+
+  /** Releases one's own claim and records the activity (for expiry). */
+  public void release(Connection c, String id, String token, long now) throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("UPDATE uploads SET claim = NULL, claim_until = 0, updated_at = ?"
+            + " WHERE id = ? AND claim = ?")) {
+      p.setLong(1, now);
+      p.setString(2, id);
+      p.setString(3, token);
+      p.executeUpdate();
+    }
+  }
+
   public boolean delete(Connection c, String id) throws SQLException {
     try (PreparedStatement p = c.prepareStatement("DELETE FROM uploads WHERE id = ?")) {
       p.setString(1, id);

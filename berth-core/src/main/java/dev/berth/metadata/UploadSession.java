@@ -16,5 +16,9 @@ package dev.berth.metadata;
  * the received length is the stored byte count, which is durable after each chunk. A chunk whose
  * connection breaks midway keeps the bytes that arrived; {@code GET} on the session reports them
  * and the client resumes from there.
+ *
+ * <p>While a chunk (or the final {@code PUT}) is being written the row carries that request's
+ * claim ({@code claim}, {@code claim_until}; {@code UploadDao#claim}): one writer per session
+ * across all nodes, so that two requests for the same offset cannot both append.
  */
 public record UploadSession(String id, String repository, long startedAt, long updatedAt) {}

@@ -1,9 +1,12 @@
 package dev.berth.storage;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.channels.SeekableByteChannel;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -78,6 +81,17 @@ public interface BlobDriver extends AutoCloseable {
   default List<String> abortIncompleteWrites(Instant startedBefore, boolean dryRun)
       throws IOException {
     return List.of();
+  }
+
+  /**
+   * A URL from which anyone holding it may {@code GET} a key's bytes (ranges included) without
+   * credentials, for {@code expiry}; the registry redirects downloads there after its own
+   * existence and access checks. Signing is local: the key is not looked up, so the caller must
+   * know it holds a whole object (a committed blob). A driver that cannot hand out such URLs, or
+   * is configured not to, returns empty, and the registry streams the bytes itself.
+   */
+  default Optional<URI> presignedGet(String key, Duration expiry) throws IOException {
+    return Optional.empty();
   }
 
   @Override

@@ -534,7 +534,8 @@ public final class Berth implements AutoCloseable {
             store,
             config.server().readOnly()
                 ? Optional.empty()
-                : Optional.of(BlobService.holdRefresh(config.gc().linkHold()))),
+                : Optional.of(BlobService.holdRefresh(config.gc().linkHold())),
+            config.storage().s3().redirectExpiry()),
         new UploadService(database, repositories, blobs, uploads, store),
         new RepositoryService(database, repositories, tags),
         json.mapper(),

@@ -401,7 +401,8 @@ abstract class GarbageCollectStressTest {
     blobs.add(json.path("config").path("digest").asText());
     json.path("layers").forEach(layer -> blobs.add(layer.path("digest").asText()));
     for (String blob : blobs) {
-      HttpResponse<byte[]> pulled = berth.get("/v2/" + repository + "/blobs/" + blob);
+      HttpResponse<byte[]> pulled =
+          berth.getFollowingRedirect("/v2/" + repository + "/blobs/" + blob);
       if (pulled.statusCode() != 200 || !Content.sha256(pulled.body()).equals(blob)) {
         violations.add(
             "pull " + repository + ":" + tag + " blob " + blob + ": " + pulled.statusCode());

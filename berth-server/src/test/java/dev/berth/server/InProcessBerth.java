@@ -145,6 +145,26 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
     return send("GET", path, BodyPublishers.noBody(), headers);
   }
 
+  /**
+   * A {@code GET} that follows a {@code 307} to storage (a presigned URL) as registry clients do:
+   * the other headers ({@code Range}) go along, credentials do not.
+   */
+  public HttpResponse<byte[]> getFollowingRedirect(String path, String... headers) {
+    HttpResponse<byte[]> response = get(path, headers);
+    if (response.statusCode() != 307) {
+      return response;
+    }
+    List<String> kept = new ArrayList<>();
+    for (int i = 0; i < headers.length; i += 2) {
+      if (!headers[i].equalsIgnoreCase("Authorization")) {
+        kept.add(headers[i]);
+        kept.add(headers[i + 1]);
+      }
+    }
+    return get(
+        response.headers().firstValue("Location").orElseThrow(), kept.toArray(String[]::new));
+  }
+
   public HttpResponse<byte[]> head(String path, String... headers) {
     return send("HEAD", path, BodyPublishers.noBody(), headers);
   }

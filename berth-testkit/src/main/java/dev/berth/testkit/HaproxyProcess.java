@@ -125,7 +125,8 @@ public final class HaproxyProcess implements AutoCloseable {
       }
       try {
         HttpResponse<Void> response = http.send(ping, HttpResponse.BodyHandlers.discarding());
-        if (response.statusCode() == 200) {
+        // 401 is a ready registry with access control on.
+        if (response.statusCode() == 200 || response.statusCode() == 401) {
           response.headers().firstValue(NODE_HEADER).ifPresent(seen::add);
         } else {
           lastProblem = "GET /v2/ answered " + response.statusCode();

@@ -13,6 +13,8 @@ import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -53,6 +55,26 @@ public final class RegistryClient {
 
   public Response get(String path, String... headers) {
     return send("GET", path, BodyPublishers.noBody(), headers);
+  }
+
+  /**
+   * A {@code GET} that follows a {@code 307} to storage (a presigned URL of the bucket, {@code
+   * storage.s3.redirect}) as registry clients do: the other headers ({@code Range}) go along,
+   * credentials stay behind.
+   */
+  public Response getFollowingRedirect(String path, String... headers) {
+    Response response = get(path, headers);
+    if (response.status() != 307) {
+      return response;
+    }
+    List<String> kept = new ArrayList<>();
+    for (int i = 0; i < headers.length; i += 2) {
+      if (!headers[i].equalsIgnoreCase("Authorization")) {
+        kept.add(headers[i]);
+        kept.add(headers[i + 1]);
+      }
+    }
+    return get(response.requiredHeader("Location"), kept.toArray(String[]::new));
   }
 
   public Response delete(String path, String... headers) {

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -38,6 +39,7 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -49,6 +51,7 @@ import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 
 /**
  * Keys as objects in one S3 bucket (AWS, MinIO, Ceph, ...), under an optional key prefix.
@@ -78,8 +81,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * {@code n = last + 1}; the bytes already there are the sum of the listed sizes. Nothing is
  * remembered between calls, so any node can take the next chunk. If the key holds a whole object,
  * it first becomes segment 0 by a server-side copy. Two writers appending to one key at the same
- * time would both take the same {@code n}, and the later commit would win: the caller orders an
- * upload's chunks ({@code UploadService} holds a lock per upload and checks each chunk's offset
+ * time would both take the same {@code n}, and the later commit would win: the caller allows one
+ * writer per key at a time ({@code UploadService} holds a lock per upload on each node and a claim
+ * on the upload's row in the metadata database across nodes, then checks each chunk's offset
  * against {@link #stat}); a conditional PUT ({@code If-None-Match: *}) would also catch a race
  * between nodes, but not every S3-compatible store honours it, so it is not used.
  *
@@ -128,6 +132,15 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * under it would be aborted too. A lifecycle rule {@code AbortIncompleteMultipartUpload} on the
  * bucket remains a useful backstop where garbage collection does not run.
  *
+ * <h2>Download redirects</h2>
+ *
+ * With {@code storage.s3.redirect}, {@link #presignedGet} signs a {@code GET} of a committed blob's
+ * object (always one whole object, see Move) with the driver's own credentials, locally, with no
+ * request to S3; the registry answers the download with {@code 307} to it. The URL carries the
+ * signature in its query, and a {@code Range} header is not part of what is signed, so the client
+ * may ask for any range. It is valid for {@code redirect-expiry}, and no longer than the
+ * credentials that signed it (a role's session credentials expire sooner).
+ *
  * <h2>Consistency</h2>
  *
  * S3 has been strongly read-after-write consistent for PUT, DELETE and LIST since December 2020;
@@ -155,17 +168,23 @@ public final class S3BlobDriver implements BlobDriver {
   private final String bucket;
   private final String root;
   private final long maxCopy;
+  private final S3Presigner presigner; // null: downloads are not redirected
 
   /**
    * A driver over an existing client, for callers that build their own. {@code prefix} is the key
    * prefix inside the bucket ({@code berth/}; empty for the whole bucket).
    */
   public S3BlobDriver(S3Client s3, String bucket, String prefix) {
-    this(s3, bucket, prefix, MAX_COPY);
+    this(s3, bucket, prefix, MAX_COPY, null);
   }
 
   /** With a smaller copy limit than S3's 5 GiB, so that tests can exercise the split copy. */
   S3BlobDriver(S3Client s3, String bucket, String prefix, long maxCopy) {
+    this(s3, bucket, prefix, maxCopy, null);
+  }
+
+  private S3BlobDriver(
+      S3Client s3, String bucket, String prefix, long maxCopy, S3Presigner presigner) {
     if (maxCopy < 2L * MIN_PART || maxCopy > MAX_COPY) {
       throw new IllegalArgumentException("copy limit out of range: " + maxCopy);
     }
@@ -173,6 +192,7 @@ public final class S3BlobDriver implements BlobDriver {
     this.bucket = bucket;
     this.root = normalisePrefix(prefix);
     this.maxCopy = maxCopy;
+    this.presigner = presigner;
   }
 
   /**
@@ -190,7 +210,12 @@ public final class S3BlobDriver implements BlobDriver {
       client.close();
       throw e;
     }
-    return new S3BlobDriver(client, config.bucket(), config.prefix());
+    return new S3BlobDriver(
+        client,
+        config.bucket(),
+        config.prefix(),
+        MAX_COPY,
+        config.redirect() ? presigner(config) : null);
   }
 
   static S3Client client(BerthConfig.S3Config config) {
@@ -214,6 +239,19 @@ public final class S3BlobDriver implements BlobDriver {
       builder.endpointOverride(URI.create(config.endpoint()));
     }
     return builder;
+  }
+
+  /** Signs URLs as the client would send requests: same endpoint, addressing and credentials. */
+  static S3Presigner presigner(BerthConfig.S3Config config) {
+    S3Presigner.Builder builder = S3Presigner.builder()
+        .region(Region.of(config.region()))
+        .credentialsProvider(credentials(config))
+        .serviceConfiguration(
+            S3Configuration.builder().pathStyleAccessEnabled(config.pathStyle()).build());
+    if (!config.endpoint().isEmpty()) {
+      builder.endpointOverride(URI.create(config.endpoint()));
+    }
+    return builder.build();
   }
 
   private static AwsCredentialsProvider credentials(BerthConfig.S3Config config) {
@@ -396,7 +434,29 @@ public final class S3BlobDriver implements BlobDriver {
   }
 
   @Override
+  public Optional<URI> presignedGet(String key, Duration expiry) throws IOException {
+    check(key);
+    if (presigner == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(presigner
+          .presignGetObject(r ->
+              r.signatureDuration(expiry).getObjectRequest(g -> g.bucket(bucket).key(object(key))))
+          .url()
+          .toURI());
+    } catch (java.net.URISyntaxException e) {
+      throw new IOException("presigned URL for " + key + " is not a URI", e);
+    } catch (SdkException e) {
+      throw new IOException("cannot sign a download of " + key + ": " + describe(e), e);
+    }
+  }
+
+  @Override
   public void close() {
+    if (presigner != null) {
+      presigner.close();
+    }
     s3.close();
   }
 

@@ -9,6 +9,7 @@ import dev.berth.config.ConfigLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,8 +47,28 @@ class S3ConfigTest {
             "AKIA",
             "hush",
             true,
-            false));
+            false,
+            true,
+            Duration.ofMinutes(20)));
     assertThat(loader.describe(config)).contains("secret-key: '********'").doesNotContain("hush");
+  }
+
+  @Test
+  void theDownloadRedirectIsOnByDefaultAndCanBeTurnedOffOrShortened() throws IOException {
+    Path file = write("storage:\n  driver: s3\n  s3:\n    bucket: registry\n");
+
+    BerthConfig config = loader.load(
+        file,
+        Map.of("BERTH_STORAGE_S3_REDIRECT", "false", "BERTH_STORAGE_S3_REDIRECT_EXPIRY", "90s"),
+        Map.of());
+
+    assertThat(loader.load(file, Map.of(), Map.of()).storage().s3().redirect()).isTrue();
+    assertThat(config.storage().s3().redirect()).isFalse();
+    assertThat(config.storage().s3().redirectExpiry()).isEqualTo(Duration.ofSeconds(90));
+    assertThatThrownBy(
+            () -> loader.load(file, Map.of("BERTH_STORAGE_S3_REDIRECT_EXPIRY", "8d"), Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("storage.s3.redirect-expiry");
   }
 
   @Test
