@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.berth.testkit.BerthExtension;
 import dev.berth.testkit.ContainerTools;
 import dev.berth.testkit.OciImages;
-import dev.berth.testkit.OciLayout.Image;
 import dev.berth.testkit.OciLayout;
+import dev.berth.testkit.OciLayout.Image;
 import dev.berth.testkit.RegistryClient;
 import dev.berth.testkit.RegistryClient.Response;
 import java.nio.charset.StandardCharsets;
@@ -28,9 +28,8 @@ class AuthIT {
   private static final String ADMIN_PASSWORD = "it-admin-password";
 
   @RegisterExtension
-  static final BerthExtension BERTH = new BerthExtension(builder -> builder
-      .env("BERTH_AUTH_ENABLED", "true")
-      .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD));
+  static final BerthExtension BERTH = new BerthExtension(builder ->
+      builder.env("BERTH_AUTH_ENABLED", "true").env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD));
 
   private static ContainerTools tools;
   private static RegistryClient client;
@@ -56,21 +55,31 @@ class AuthIT {
     Path source = BERTH.directory("skopeo-auth");
     Image image = OciImages.singleImage(source, "v1", 2, 401);
 
-    tools.skopeo("login", "--tls-verify=false", "--authfile", authFile.toString(),
-        "-u", "admin", "-p", ADMIN_PASSWORD, BERTH.hostPort());
-    tools.copy("oci:" + source + ":v1", BERTH.docker("team/app:v1"), "--authfile",
-        authFile.toString());
+    tools.skopeo(
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        authFile.toString(),
+        "-u",
+        "admin",
+        "-p",
+        ADMIN_PASSWORD,
+        BERTH.hostPort());
+    tools.copy(
+        "oci:" + source + ":v1", BERTH.docker("team/app:v1"), "--authfile", authFile.toString());
 
     Path back = BERTH.directory("skopeo-auth-back");
-    tools.copy(BERTH.docker("team/app:v1"), "oci:" + back + ":v1", "--authfile",
-        authFile.toString());
+    tools.copy(
+        BERTH.docker("team/app:v1"), "oci:" + back + ":v1", "--authfile", authFile.toString());
     OciLayout pulled = OciLayout.open(back);
     pulled.verifyComplete("v1");
-    assertThat(pulled.readImage("v1").manifest().digest()).isEqualTo(image.manifest().digest());
+    assertThat(pulled.readImage("v1").manifest().digest())
+        .isEqualTo(image.manifest().digest());
 
     // Without credentials the private project is out of reach.
     assertThatThrownBy(() -> tools.copy(
-            BERTH.docker("team/app:v1"), "oci:" + BERTH.directory("anon-back") + ":v1",
+            BERTH.docker("team/app:v1"),
+            "oci:" + BERTH.directory("anon-back") + ":v1",
             "--src-no-creds"))
         .isInstanceOf(AssertionError.class);
   }
@@ -80,8 +89,11 @@ class AuthIT {
     Path source = BERTH.directory("public");
     Image image = OciImages.singleImage(source, "v1", 1, 402);
     // One-component names belong to "library", public from the first start.
-    tools.copy("oci:" + source + ":v1", BERTH.docker("base:v1"),
-        "--dest-creds", "admin:" + ADMIN_PASSWORD);
+    tools.copy(
+        "oci:" + source + ":v1",
+        BERTH.docker("base:v1"),
+        "--dest-creds",
+        "admin:" + ADMIN_PASSWORD);
 
     Path back = BERTH.directory("public-back");
     tools.copy(BERTH.docker("base:v1"), "oci:" + back + ":v1", "--src-no-creds");
@@ -93,15 +105,24 @@ class AuthIT {
   void aPushTheUserMayNotDoFailsWithAClearError() {
     Path source = BERTH.directory("denied");
     OciImages.singleImage(source, "v1", 1, 403);
-    tools.copy("oci:" + source + ":v1", BERTH.docker("locked/app:v1"),
-        "--dest-creds", "admin:" + ADMIN_PASSWORD);
+    tools.copy(
+        "oci:" + source + ":v1",
+        BERTH.docker("locked/app:v1"),
+        "--dest-creds",
+        "admin:" + ADMIN_PASSWORD);
 
-    assertThatThrownBy(() -> tools.copy("oci:" + source + ":v1", BERTH.docker("locked/app:v2"),
-            "--dest-creds", "bob:bob-password"))
+    assertThatThrownBy(() -> tools.copy(
+            "oci:" + source + ":v1",
+            BERTH.docker("locked/app:v2"),
+            "--dest-creds",
+            "bob:bob-password"))
         .isInstanceOf(AssertionError.class)
         .hasMessageContaining("denied");
-    assertThatThrownBy(() -> tools.copy("oci:" + source + ":v1", BERTH.docker("locked/app:v2"),
-            "--dest-creds", "bob:wrong-password"))
+    assertThatThrownBy(() -> tools.copy(
+            "oci:" + source + ":v1",
+            BERTH.docker("locked/app:v2"),
+            "--dest-creds",
+            "bob:wrong-password"))
         .isInstanceOf(AssertionError.class)
         .hasMessageContaining("invalid username or password");
   }
@@ -110,8 +131,11 @@ class AuthIT {
   void aRobotAccountPushesIntoItsProject() {
     Path source = BERTH.directory("robot");
     Image image = OciImages.singleImage(source, "v1", 2, 404);
-    tools.copy("oci:" + source + ":v1", BERTH.docker("ci-project/app:v0"),
-        "--dest-creds", "admin:" + ADMIN_PASSWORD);
+    tools.copy(
+        "oci:" + source + ":v1",
+        BERTH.docker("ci-project/app:v0"),
+        "--dest-creds",
+        "admin:" + ADMIN_PASSWORD);
     Response robot = client.post(
         "/api/v1/robots",
         utf8("{\"name\":\"builder\",\"project\":\"ci-project\","
@@ -120,13 +144,14 @@ class AuthIT {
         basic("admin", ADMIN_PASSWORD));
     assertThat(robot.status()).as("%s", robot).isEqualTo(201);
     JsonNode created = robot.json();
-    String credentials = created.path("name").asText() + ":" + created.path("secret").asText();
+    String credentials =
+        created.path("name").asText() + ":" + created.path("secret").asText();
 
-    tools.copy("oci:" + source + ":v1", BERTH.docker("ci-project/app:v1"),
-        "--dest-creds", credentials);
+    tools.copy(
+        "oci:" + source + ":v1", BERTH.docker("ci-project/app:v1"), "--dest-creds", credentials);
     Path back = BERTH.directory("robot-back");
-    tools.copy(BERTH.docker("ci-project/app:v1"), "oci:" + back + ":v1",
-        "--src-creds", credentials);
+    tools.copy(
+        BERTH.docker("ci-project/app:v1"), "oci:" + back + ":v1", "--src-creds", credentials);
     assertThat(OciLayout.open(back).readImage("v1").manifest().digest())
         .isEqualTo(image.manifest().digest());
   }
@@ -140,16 +165,29 @@ class AuthIT {
     String target = BERTH.hostPort() + "/podman-team/app:v1";
     tools.podman("tag", imageId, target);
 
-    tools.podman("login", "--tls-verify=false", "--authfile", podmanAuth.toString(),
-        "-u", "admin", "-p", ADMIN_PASSWORD, BERTH.hostPort());
+    tools.podman(
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        podmanAuth.toString(),
+        "-u",
+        "admin",
+        "-p",
+        ADMIN_PASSWORD,
+        BERTH.hostPort());
     tools.podman("push", "--tls-verify=false", "--authfile", podmanAuth.toString(), target);
     tools.podman("rmi", "--force", imageId);
     String pulled = lastLine(tools.podman(
         "pull", "-q", "--tls-verify=false", "--authfile", podmanAuth.toString(), target));
     assertThat(pulled).isEqualTo(imageId);
 
-    tools.buildah("push", "--tls-verify=false", "--creds", "admin:" + ADMIN_PASSWORD,
-        imageId, BERTH.docker("podman-team/copy:v1"));
+    tools.buildah(
+        "push",
+        "--tls-verify=false",
+        "--creds",
+        "admin:" + ADMIN_PASSWORD,
+        imageId,
+        BERTH.docker("podman-team/copy:v1"));
     Response manifest = client.get(
         "/v2/podman-team/copy/manifests/v1",
         "Accept",
@@ -165,8 +203,9 @@ class AuthIT {
   }
 
   private static String basic(String user, String password) {
-    return "Basic " + Base64.getEncoder()
-        .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
   }
 
   private static byte[] utf8(String text) {

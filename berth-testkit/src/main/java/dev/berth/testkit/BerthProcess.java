@@ -43,10 +43,8 @@ public final class BerthProcess implements AutoCloseable {
   private final List<String> jvmOptions;
   private final int port;
   private final Duration readyTimeout;
-  private final HttpClient http = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(2))
-      .build();
+  private final boolean tls;
+  private final HttpClient http;
   private Process process;
 
   private BerthProcess(Builder builder) {
@@ -56,6 +54,15 @@ public final class BerthProcess implements AutoCloseable {
     this.jvmOptions = List.copyOf(builder.jvmOptions);
     this.port = builder.port != 0 ? builder.port : freePort();
     this.readyTimeout = builder.readyTimeout;
+    this.tls = builder.environment.containsKey("BERTH_SERVER_TLS_CERT_FILE");
+    HttpClient.Builder client = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(2));
+    if (tls) {
+      // The test's own self-signed certificate: the readiness probe need not verify it.
+      client.sslContext(trustingEverything());
+    }
+    this.http = client.build();
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException("Berth jar not found at "
           + jar
@@ -151,6 +158,34 @@ public final class BerthProcess implements AutoCloseable {
         "Berth was not ready within " + readyTimeout + " (" + lastProblem + ")\n" + log);
   }
 
+  private static javax.net.ssl.SSLContext trustingEverything() {
+    try {
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(
+          null,
+          new javax.net.ssl.TrustManager[] {
+            new javax.net.ssl.X509TrustManager() {
+              @Override
+              public void checkClientTrusted(
+                  java.security.cert.X509Certificate[] chain, String a) {}
+
+              @Override
+              public void checkServerTrusted(
+                  java.security.cert.X509Certificate[] chain, String a) {}
+
+              @Override
+              public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                return new java.security.cert.X509Certificate[0];
+              }
+            }
+          },
+          null);
+      return context;
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Sends SIGTERM and waits for the process to exit; returns its exit status. */
   public synchronized int stop() {
     if (process == null) {
@@ -196,9 +231,9 @@ public final class BerthProcess implements AutoCloseable {
     return process != null && process.isAlive();
   }
 
-  /** {@code http://127.0.0.1:<port>} without a trailing slash. */
+  /** {@code http://127.0.0.1:<port>} (https with TLS) without a trailing slash. */
   public String url() {
-    return "http://" + hostPort();
+    return (tls ? "https://" : "http://") + hostPort();
   }
 
   /** {@code 127.0.0.1:<port>}, the registry host as image references name it. */
