@@ -33,7 +33,9 @@ class PostgresS3ConcurrentChunksTest extends ConcurrentChunksTest {
         entry("storage.s3.access-key", S3Server.ACCESS_KEY),
         entry("storage.s3.secret-key", S3Server.SECRET_KEY),
         entry("storage.s3.path-style", "true"),
-        entry("storage.s3.create-bucket", "true"));
+        entry("storage.s3.create-bucket", "true"),
+        // Nodes on one database share the audit chain, so they share its checkpoint key.
+        entry("audit.checkpoint-key", "concurrent-chunks-checkpoint-key"));
     one = new InProcessBerth(backend);
     one.start();
     two = new InProcessBerth(backend);

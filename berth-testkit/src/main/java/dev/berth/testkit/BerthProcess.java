@@ -305,6 +305,9 @@ public final class BerthProcess implements AutoCloseable {
     private Builder() {
       // Protocol and client tests run without access control unless they turn it on.
       environment.put("BERTH_AUTH_ENABLED", "false");
+      // Nodes that share a database share its audit chain and so its checkpoint key, as a
+      // cluster's configuration must say (decision 013); tests may override it.
+      environment.put("BERTH_AUDIT_CHECKPOINT_KEY", "berth-it-shared-checkpoint-key");
       // The footprint bin/berth runs with, so a server that buffers a large blob in memory fails
       // here as it would for users.
       jvmOptions.addAll(List.of(
