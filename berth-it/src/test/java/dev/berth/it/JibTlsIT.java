@@ -11,6 +11,7 @@ import com.google.cloud.tools.jib.api.buildplan.AbsoluteUnixPath;
 import dev.berth.testkit.BerthProcess;
 import dev.berth.testkit.ContainerTools;
 import dev.berth.testkit.OciLayout;
+import dev.berth.testkit.TestCertificate;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,29 +37,9 @@ class JibTlsIT {
 
   @BeforeAll
   static void start() throws Exception {
-    Path cert = work.resolve("cert.pem");
-    Path key = work.resolve("key.pem");
-    Process openssl = new ProcessBuilder(
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            key.toString(),
-            "-out",
-            cert.toString())
-        .redirectErrorStream(true)
-        .start();
-    openssl.getInputStream().readAllBytes();
-    assertThat(openssl.waitFor()).as("openssl req").isZero();
+    TestCertificate certificate = TestCertificate.create(work);
+    Path cert = certificate.cert();
+    Path key = certificate.key();
     berth = BerthProcess.builder(work.resolve("data"))
         .env("BERTH_AUTH_ENABLED", "true")
         .env("BERTH_ADMIN_PASSWORD", PASSWORD)

@@ -3,6 +3,7 @@ package dev.berth.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.berth.config.ConfigLoader;
+import dev.berth.testkit.TestCertificate;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -32,29 +33,9 @@ class TransportTest {
   @Test
   @DisplayName("server.tls: HTTPS from PEM files, HTTP/2 negotiated by ALPN")
   void servesTlsFromPemFilesWithHttp2() throws Exception {
-    Path cert = dir.resolve("cert.pem");
-    Path key = dir.resolve("key.pem");
-    Process openssl = new ProcessBuilder(
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            key.toString(),
-            "-out",
-            cert.toString())
-        .redirectErrorStream(true)
-        .start();
-    openssl.getInputStream().readAllBytes();
-    assertThat(openssl.waitFor()).as("openssl req").isZero();
+    TestCertificate certificate = TestCertificate.create(dir);
+    Path cert = certificate.cert();
+    Path key = certificate.key();
 
     try (Berth berth = Berth.start(new ConfigLoader()
         .load(
