@@ -35,6 +35,10 @@ public final class IdentityBootstrap {
 
   /** Creates the administrator and the default project if this is the first start. */
   public void run(Map<String, String> environment) {
+    // Every later start ends here, before paying for a password hash on the start-up path.
+    if (database.read(users::count) > 0) {
+      return;
+    }
     String given = environment.get(ADMIN_PASSWORD_VARIABLE);
     boolean generated = given == null || given.isEmpty();
     String password = generated ? generate() : given;
