@@ -94,10 +94,15 @@ public record BerthConfig(
    * or checked ({@code HEAD}/{@code GET}) in a repository stays linked there waiting for a
    * manifest that lists it (decision 012); {@code schedule}: {@code off}, {@code @hourly}, {@code
    * @daily} or an interval such as {@code 6h}; {@code delete-untagged}: whether scheduled runs
-   * also delete untagged manifests.
+   * also delete untagged manifests; {@code busy-share}: the share of time in percent (1–100) a
+   * run may take while its node serves registry requests (decision 016; 100: never gives way).
    */
   public record GcConfig(
-      Duration gracePeriod, Duration linkHold, String schedule, boolean deleteUntagged) {}
+      Duration gracePeriod,
+      Duration linkHold,
+      String schedule,
+      boolean deleteUntagged,
+      int busyShare) {}
 
   /**
    * {@code auth}: identities and access control (issue 4). {@code enabled}: off only for
@@ -200,7 +205,7 @@ public record BerthConfig(
                 "", "us-east-1", "", "", "", "", false, false, true, Duration.ofMinutes(20))),
         new MetadataConfig("", "", "", 16),
         new UploadsConfig(Duration.ofHours(24), 0),
-        new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false),
+        new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false, 10),
         new AuthConfig(
             true,
             true,

@@ -212,6 +212,10 @@ public final class ConfigLoader {
     require(!c.gc().gracePeriod().isNegative(), "gc.grace-period", "must not be negative");
     require(!c.gc().linkHold().isNegative(), "gc.link-hold", "must not be negative");
     require(
+        c.gc().busyShare() >= 1 && c.gc().busyShare() <= 100,
+        "gc.busy-share",
+        "must be a percentage from 1 to 100, got " + c.gc().busyShare());
+    require(
         c.auth().tokenLifetime().compareTo(java.time.Duration.ofSeconds(60)) >= 0
             && c.auth().tokenLifetime().compareTo(java.time.Duration.ofHours(24)) <= 0,
         "auth.token-lifetime",

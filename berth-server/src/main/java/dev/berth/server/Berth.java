@@ -38,6 +38,8 @@ import dev.berth.gc.GarbageCollectJob;
 import dev.berth.gc.GarbageCollectService;
 import dev.berth.http.ErrorResponses;
 import dev.berth.http.HttpServer;
+import dev.berth.http.RequestActivity;
+import dev.berth.jobs.Pacer;
 import dev.berth.jobs.Scheduler;
 import dev.berth.jobs.Task;
 import dev.berth.jobs.Worker;
@@ -109,6 +111,12 @@ public final class Berth implements AutoCloseable {
   }
 
   /**
+   * How long after the last registry request the node still counts as busy, so that background
+   * work does not spring back to full width between a client's requests (decision 016).
+   */
+  static final Duration ACTIVITY_QUIET_PERIOD = Duration.ofMillis(250);
+
+  /**
    * The worker's settings: a collection holds its job for 30 s between heartbeats; two loops, so
    * that a schedule firing during a long collection is answered (skipped) at once rather than
    * queued behind it; a stop lets a running collection finish for 5 s, after which its job is
@@ -170,6 +178,8 @@ public final class Berth implements AutoCloseable {
               config.server().shutdownTimeout()),
           new ErrorResponses(),
           () -> registry.isDone() && opening.join().isHealthy() && storageReachable(storage));
+      RequestActivity activity = new RequestActivity(ACTIVITY_QUIET_PERIOD);
+      http.trackActivity("/v2", activity);
       http.route("/v2", exchange -> registry.join().handle(exchange));
       http.route(AuditHandler.PATH, exchange -> auditApi.join().handle(exchange));
       http.route(OidcHandler.PREFIX, exchange -> oidc(oidc).handle(exchange));
@@ -198,7 +208,12 @@ public final class Berth implements AutoCloseable {
       tokens.complete(access.tokens());
       oidc.complete(access.oidc());
       registry.complete(registry(config, database, store, json, access.registry(), audit));
-      GarbageCollectService collector = garbageCollector(config, database, store, json.mapper());
+      GarbageCollectService collector = garbageCollector(
+          config,
+          database,
+          store,
+          json.mapper(),
+          new Pacer(activity, config.gc().busyShare()));
       SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
       GarbageCollectJob gc = new GarbageCollectJob(collector, database, queue);
       PurgeAuditLogJob purge = new PurgeAuditLogJob(
@@ -397,7 +412,7 @@ public final class Berth implements AutoCloseable {
 
   /** Garbage collection over the registry's database and store (also for {@code berth gc --verify}). */
   static GarbageCollectService garbageCollector(
-      BerthConfig config, Database database, BlobStore store, ObjectMapper json) {
+      BerthConfig config, Database database, BlobStore store, ObjectMapper json, Pacer pacer) {
     return new GarbageCollectService(
         database,
         store,
@@ -407,7 +422,8 @@ public final class Berth implements AutoCloseable {
         config.gc().gracePeriod(),
         config.gc().linkHold(),
         config.uploads().expiry(),
-        Clock.systemUTC());
+        Clock.systemUTC(),
+        pacer);
   }
 
   static Database openDatabase(BerthConfig config) {
