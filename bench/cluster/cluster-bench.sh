@@ -68,13 +68,13 @@ start_backends() {
   mkdir -p "$WORK/pg" "$WORK/pgsock"
   chown postgres "$WORK/pg" "$WORK/pgsock"
   runuser -u postgres -- "$pgbin/initdb" -D "$WORK/pg" -A trust -U berth >"$WORK/pg-init.log"
-  runuser -u postgres -- "$pgbin/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w \
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$WORK/pg" -l "$WORK/pgsock/postgresql.log" -w \
     -o "-p $pg_port -k $WORK/pgsock -c listen_addresses=127.0.0.1 -c max_connections=200" start \
     >/dev/null
   "$pgbin/psql" -h 127.0.0.1 -p "$pg_port" -U berth -d postgres -qc 'CREATE DATABASE berth'
   local cp="$WORK/s3proxy.classpath"
   if [ ! -s "$cp" ]; then
-    (cd "$root/berth-s3" && mvn -B -o -q dependency:build-classpath -Dmdep.includeScope=test \
+    (cd "$root/berth-testkit" && mvn -B -o -q dependency:build-classpath \
       -Dmdep.outputFile="$cp" >&2)
   fi
   if [ -n "${s3_pid:-}" ]; then kill "$s3_pid" 2>/dev/null || true; wait "$s3_pid" 2>/dev/null || true; fi
@@ -159,8 +159,15 @@ part_nodes() {
   local three=$hap_pid
   start_haproxy $((PORT + 5)) one "$PORT"
   local one=$hap_pid
-  local out="$WORK/nodes" r side url t0 c0 line
+  local out="$WORK/nodes" r side url t0 c0 line n
   mkdir -p "$out"
+  # Untimed: the manifests exist and every node's JIT has compiled the manifest paths before
+  # either side is measured (otherwise the side measured first pays three warm-ups).
+  for n in 0 1 2; do
+    "$regbench" run -url "http://127.0.0.1:$((PORT + n))" -s manifest -seed 1 \
+      -cache "$BENCH_WORK/.cache" -q -json "$out/warmup-node$((n + 1)).json" >/dev/null 2>&1
+  done
+  log "nodes: warmed up"
   : >"$out/cpu.tsv"
   for r in $(seq 1 "$ROUNDS"); do
     for side in A B; do
