@@ -166,13 +166,15 @@ public record BerthConfig(
    * than this are purged daily (0: kept forever); {@code checkpoint-key}: the HMAC key that signs
    * the chain's checkpoints (empty: generated into {@code <data-dir>/audit-checkpoint.key}; nodes
    * sharing PostgreSQL must set the same one); {@code checkpoint-interval}: records between
-   * signed checkpoints; {@code pull-batch-size}: pull records queued at most, written one batch
-   * per transaction (a crash loses at most this many).
+   * signed checkpoints; {@code pulls}: whether manifest pulls are recorded (Harbor lets an
+   * operator leave pull events out too); {@code pull-batch-size}: pull records queued at most,
+   * written one batch per transaction (a crash loses at most this many).
    */
   public record AuditConfig(
       int retentionDays,
       String checkpointKey,
       int checkpointInterval,
+      boolean pulls,
       int pullBatchSize,
       SyslogConfig syslog) {}
 
@@ -218,7 +220,12 @@ public record BerthConfig(
             new OidcConfig(
                 "", "", "", "openid profile email groups", "preferred_username", "groups", "")),
         new AuditConfig(
-            0, "", 1000, 10_000, new SyslogConfig(false, "udp", "", 514, "local0", "berth", "")),
+            0,
+            "",
+            1000,
+            true,
+            10_000,
+            new SyslogConfig(false, "udp", "", 514, "local0", "berth", "")),
         new LogConfig("info", "plain", true));
   }
 

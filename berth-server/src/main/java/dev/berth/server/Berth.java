@@ -542,7 +542,15 @@ public final class Berth implements AutoCloseable {
     UploadDao uploads = new UploadDao();
     return new RegistryHandler(
         new ManifestService(
-            database, repositories, blobs, manifests, tags, json.manifests(), json.mapper(), audit),
+            database,
+            repositories,
+            blobs,
+            manifests,
+            tags,
+            json.manifests(),
+            json.mapper(),
+            audit,
+            config.audit().pulls()),
         new BlobService(
             database,
             repositories,
