@@ -112,7 +112,8 @@ public final class RegistryAccess {
 
   /** The session id in the request's {@value SessionService#COOKIE} cookie, or null. */
   public static String sessionId(Exchange exchange) {
-    return OidcHandler.cookieValue(exchange.header("Cookie"), SessionService.COOKIE);
+    return OidcHandler.cookieValue(
+        String.join("; ", exchange.headers("Cookie")), SessionService.COOKIE);
   }
 
   /** Who is calling; 401 for bad credentials. Anonymous when none are sent or access is off. */

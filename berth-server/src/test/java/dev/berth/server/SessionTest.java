@@ -60,6 +60,16 @@ class SessionTest {
     assertThat(response.headers().firstValue("Cache-Control")).hasValue("no-store");
     Sessions.Browser alice = new Sessions.Browser(sessionId(response), csrf);
 
+    // Also among other cookies, in one Cookie field or several (as HTTP/2 clients send them).
+    assertThat(berth
+            .get("/api/v1/session", "Cookie", "a=b; berth_session=" + alice.id() + "; c=d")
+            .statusCode())
+        .isEqualTo(200);
+    assertThat(berth
+            .get("/api/v1/session", "Cookie", "a=b", "Cookie", "berth_session=" + alice.id())
+            .statusCode())
+        .isEqualTo(200);
+
     HttpResponse<byte[]> me = berth.get("/api/v1/session", alice.cookie());
     assertThat(me.statusCode()).isEqualTo(200);
     assertThat(InProcessBerth.json(me).path("username").asText()).isEqualTo("alice");
@@ -135,6 +145,20 @@ class SessionTest {
     assertThat(blocked.statusCode()).isEqualTo(429);
     assertThat(errorCode(blocked)).isEqualTo("TOOMANYREQUESTS");
     assertThat(sessionId(blocked)).isNull();
+  }
+
+  @Test
+  void aRobotAccountGetsNoBrowserSession() {
+    HttpResponse<byte[]> created = berth.post(
+        "/api/v1/robots",
+        Content.utf8("{\"name\":\"browser\",\"permissions\":{\"*\":[\"pull\"]}}"),
+        with(basic("admin", ADMIN_PASSWORD), "Content-Type", "application/json"));
+    assertThat(created.statusCode()).as(text(created)).isEqualTo(201);
+    String secret = InProcessBerth.json(created).path("secret").asText();
+
+    HttpResponse<byte[]> response = login(berth, "robot$browser", secret);
+    assertThat(response.statusCode()).isEqualTo(403);
+    assertThat(sessionId(response)).isNull();
   }
 
   @Test
