@@ -113,7 +113,9 @@ public record BerthConfig(
    * token-lifetime}: how long a token is valid; {@code token-service}: the service name clients
    * ask tokens for and tokens are issued to; {@code provider}: where people's identities come
    * from, {@code database}, {@code ldap} or {@code oidc} (the local {@code admin} works with
-   * each).
+   * each); {@code session-idle-timeout}: a browser session of the management API unused this
+   * long ends (changeable at runtime, {@code /api/v1/system/settings}); {@code session-max-age}:
+   * a session ends this long after login whatever its use.
    */
   public record AuthConfig(
       boolean enabled,
@@ -123,7 +125,9 @@ public record BerthConfig(
       String tokenService,
       String provider,
       LdapConfig ldap,
-      OidcConfig oidc) {}
+      OidcConfig oidc,
+      Duration sessionIdleTimeout,
+      Duration sessionMaxAge) {}
 
   /**
    * {@code auth.ldap}: an LDAP directory or Active Directory (decision 014). {@code url}: {@code
@@ -218,7 +222,9 @@ public record BerthConfig(
             new LdapConfig(
                 "", "", "", "", "(uid={0})", "", "(member={0})", "cn", "", Duration.ofSeconds(5)),
             new OidcConfig(
-                "", "", "", "openid profile email groups", "preferred_username", "groups", "")),
+                "", "", "", "openid profile email groups", "preferred_username", "groups", ""),
+            Duration.ofMinutes(30),
+            Duration.ofHours(12)),
         new AuditConfig(
             0,
             "",

@@ -224,6 +224,16 @@ public final class ConfigLoader {
         c.auth().tokenService().matches("[A-Za-z0-9._:-]{1,100}"),
         "auth.token-service",
         "must be 1-100 letters, digits or . _ : -");
+    require(
+        c.auth().sessionIdleTimeout().compareTo(Duration.ofSeconds(1)) >= 0
+            && c.auth().sessionIdleTimeout().compareTo(Duration.ofDays(7)) <= 0,
+        "auth.session-idle-timeout",
+        "must be between 1s and 7d");
+    require(
+        c.auth().sessionMaxAge().compareTo(Duration.ofSeconds(1)) >= 0
+            && c.auth().sessionMaxAge().compareTo(Duration.ofDays(30)) <= 0,
+        "auth.session-max-age",
+        "must be between 1s and 30d");
     validateProvider(c.auth());
     require(
         isSchedule(c.gc().schedule()),
@@ -458,7 +468,8 @@ public final class ConfigLoader {
     return total;
   }
 
-  static String format(Duration duration) {
+  /** A duration in the shortest form {@link #parseDuration} reads back ({@code 30m}). */
+  public static String formatDuration(Duration duration) {
     long millis = duration.toMillis();
     if (millis % 86_400_000 == 0 && millis > 0) {
       return millis / 86_400_000 + "d";

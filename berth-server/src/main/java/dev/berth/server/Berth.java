@@ -20,8 +20,11 @@ import dev.berth.auth.OidcHandler;
 import dev.berth.auth.OidcLogin;
 import dev.berth.auth.PasswordHasher;
 import dev.berth.auth.ProjectDao;
+import dev.berth.auth.PurgeSessionsJob;
 import dev.berth.auth.RegistryAccess;
 import dev.berth.auth.RobotDao;
+import dev.berth.auth.SessionHandler;
+import dev.berth.auth.SessionService;
 import dev.berth.auth.TokenHandler;
 import dev.berth.auth.TokenService;
 import dev.berth.auth.UserDao;
@@ -53,6 +56,8 @@ import dev.berth.metadata.UploadDao;
 import dev.berth.metadata.UsageDao;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
+import dev.berth.settings.Setting;
+import dev.berth.settings.SystemSettings;
 import dev.berth.storage.BlobDriver;
 import dev.berth.storage.BlobStore;
 import dev.berth.storage.fs.FsBlobDriver;
@@ -150,6 +155,7 @@ public final class Berth implements AutoCloseable {
     CompletableFuture<TokenHandler> tokens = new CompletableFuture<>();
     CompletableFuture<AuditHandler> auditApi = new CompletableFuture<>();
     CompletableFuture<OidcHandler> oidc = new CompletableFuture<>();
+    CompletableFuture<SessionHandler> sessionApi = new CompletableFuture<>();
     BlobDriver driver = null;
     HttpServer http = null;
     Database database = null;
@@ -184,7 +190,14 @@ public final class Berth implements AutoCloseable {
       http.route(AuditHandler.PATH, exchange -> auditApi.join().handle(exchange));
       http.route(OidcHandler.PREFIX, exchange -> oidc(oidc).handle(exchange));
       http.route("/api/v1", exchange -> {
-        if (OidcHandler.isCliSecret(exchange.path())) {
+        if (SessionHandler.serves(exchange.path())) {
+          SessionHandler handler = sessionApi.join();
+          if (handler == null) {
+            throw new RegistryException(
+                ErrorCode.NOT_FOUND, "no browser sessions: auth.enabled is false");
+          }
+          handler.handle(exchange);
+        } else if (OidcHandler.isCliSecret(exchange.path())) {
           oidc(oidc).handle(exchange);
         } else {
           admin.join().handle(exchange);
@@ -204,9 +217,18 @@ public final class Berth implements AutoCloseable {
       BlobStore store = new BlobStore(driver);
       AuditKey auditKey = AuditKey.resolve(config.audit().checkpointKey(), dataDir);
       audit = auditLog(config, database, auditKey);
-      Access access = access(config, database, json.mapper(), environment, audit);
+      SystemSettings settings = new SystemSettings(
+          database,
+          audit,
+          new SystemSettings.Defaults(
+              config.auth().usersCreateProjects(),
+              config.audit().retentionDays(),
+              config.auth().sessionIdleTimeout()),
+          Clock.systemUTC());
+      Access access = access(config, database, json.mapper(), environment, audit, settings);
       tokens.complete(access.tokens());
       oidc.complete(access.oidc());
+      sessionApi.complete(access.sessionApi());
       registry.complete(registry(config, database, store, json, access.registry(), audit));
       GarbageCollectService collector = garbageCollector(
           config,
@@ -217,17 +239,32 @@ public final class Berth implements AutoCloseable {
       SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
       GarbageCollectJob gc = new GarbageCollectJob(collector, database, queue);
       PurgeAuditLogJob purge = new PurgeAuditLogJob(
-          database, audit, auditKey, config.audit().retentionDays(), Clock.systemUTC());
+          database, audit, auditKey, settings::auditRetentionDays, Clock.systemUTC());
+      PurgeSessionsJob sessionPurge =
+          access.sessions() == null ? null : new PurgeSessionsJob(access.sessions());
       String nodeId = nodeId(dataDir);
       // Read-only means nothing is deleted either: no worker, no schedule, the API refuses runs.
       if (!config.server().readOnly()) {
         gc.start(nodeId);
         Map<String, Task> tasks = new HashMap<>(gc.tasks());
         tasks.putAll(purge.tasks());
+        if (sessionPurge != null) {
+          tasks.putAll(sessionPurge.tasks());
+        }
         worker = new Worker(queue, nodeId, tasks, Clock.systemUTC(), WORKER);
         worker.start();
         scheduler = gcSchedule(config, database, queue, gc);
-        scheduler = auditSchedule(config, database, queue, purge, scheduler);
+        scheduler = auditSchedule(database, queue, purge, scheduler);
+        if (sessionPurge != null) {
+          sessionPurge.schedule(scheduler);
+        }
+        // The retention is a runtime setting: a change redefines (or removes) the daily purge.
+        Scheduler running = scheduler;
+        settings.onChange(setting -> {
+          if (setting == Setting.AUDIT_RETENTION_DAYS) {
+            purge.schedule(running);
+          }
+        });
       }
       syslog = syslogForwarder(config, database, nodeId);
       auditApi.complete(
@@ -248,7 +285,7 @@ public final class Berth implements AutoCloseable {
               new PasswordHasher(),
               json.mapper(),
               audit),
-          new AccessController(new ProjectDao(), config.auth().usersCreateProjects()),
+          new AccessController(new ProjectDao(), settings),
           new ManifestService(
               database,
               new RepositoryDao(),
@@ -258,7 +295,8 @@ public final class Berth implements AutoCloseable {
               json.manifests(),
               json.mapper(),
               audit),
-          audit));
+          audit,
+          settings));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
@@ -275,6 +313,7 @@ public final class Berth implements AutoCloseable {
         audit.close();
       }
       oidc.completeExceptionally(e);
+      sessionApi.completeExceptionally(e);
       if (scheduler != null) {
         scheduler.close();
       }
@@ -337,24 +376,20 @@ public final class Berth implements AutoCloseable {
 
   /**
    * Defines (or, at {@code audit.retention-days: 0}, removes) the daily audit purge, on the GC
-   * schedule's scheduler or a new one; returns the running scheduler, or null when neither
-   * schedule is on.
+   * schedule's scheduler or a new one, and returns the running scheduler. It runs even when no
+   * schedule is on now: the retention and the session purge are defined on it, and the
+   * retention may be switched on at runtime ({@code /api/v1/system/settings}).
    */
   static Scheduler auditSchedule(
-      BerthConfig config,
-      Database database,
-      SqlJobQueue queue,
-      PurgeAuditLogJob purge,
-      Scheduler running) {
+      Database database, SqlJobQueue queue, PurgeAuditLogJob purge, Scheduler running) {
     Scheduler scheduler = running != null
         ? running
         : new Scheduler(database, queue, Clock.systemUTC(), Duration.ofSeconds(1));
     purge.schedule(scheduler);
-    if (running == null && config.audit().retentionDays() > 0) {
+    if (running == null) {
       scheduler.start();
-      return scheduler;
     }
-    return running;
+    return scheduler;
   }
 
   /** Syslog forwarding of the audit log when {@code audit.syslog.enabled}; null otherwise. */
@@ -439,8 +474,16 @@ public final class Berth implements AutoCloseable {
     }
   }
 
-  /** Access control: the {@code /v2} gate, the token endpoint, and OIDC logins (or null). */
-  private record Access(RegistryAccess registry, TokenHandler tokens, OidcHandler oidc) {}
+  /**
+   * Access control: the {@code /v2} gate, the token endpoint, OIDC logins (or null), and browser
+   * sessions (null when access control is off).
+   */
+  private record Access(
+      RegistryAccess registry,
+      TokenHandler tokens,
+      OidcHandler oidc,
+      SessionService sessions,
+      SessionHandler sessionApi) {}
 
   private static OidcHandler oidc(CompletableFuture<OidcHandler> oidc) {
     OidcHandler handler = oidc.join();
@@ -456,14 +499,15 @@ public final class Berth implements AutoCloseable {
       Database database,
       ObjectMapper json,
       Map<String, String> environment,
-      AuditLog audit)
+      AuditLog audit,
+      SystemSettings settings)
       throws IOException {
     BerthConfig.AuthConfig auth = config.auth();
     if (!auth.enabled()) {
       log.warn("auth.enabled is false: anyone can push, pull and delete without credentials;"
           + " use this for throwaway local registries only");
       RegistryAccess open = RegistryAccess.disabled();
-      return new Access(open, null, null);
+      return new Access(open, null, null, null, null);
     }
     UserDao users = new UserDao();
     ProjectDao projects = new ProjectDao();
@@ -496,7 +540,9 @@ public final class Berth implements AutoCloseable {
         provider,
         provider == IdentityProvider.LDAP ? new LdapDirectory(auth.ldap()) : null,
         externalUsers);
-    AccessController controller = new AccessController(projects, auth.usersCreateProjects());
+    AccessController controller = new AccessController(projects, settings);
+    SessionService sessions = new SessionService(
+        database, authenticator, settings, auth.sessionMaxAge(), audit, Clock.systemUTC());
     RegistryAccess registry = new RegistryAccess(
         true,
         database,
@@ -505,7 +551,8 @@ public final class Berth implements AutoCloseable {
         tokenService,
         projects,
         config.server().externalUrl(),
-        audit);
+        audit,
+        sessions);
     OidcHandler oidc = null;
     if (provider == IdentityProvider.OIDC) {
       oidc = new OidcHandler(
@@ -525,7 +572,9 @@ public final class Berth implements AutoCloseable {
     return new Access(
         registry,
         new TokenHandler(database, authenticator, controller, tokenService, json, audit),
-        oidc);
+        oidc,
+        sessions,
+        new SessionHandler(sessions, registry, json, config.server().externalUrl()));
   }
 
   private static RegistryHandler registry(
