@@ -210,12 +210,16 @@ public final class BlobDao {
       throws SQLException {
     List<Digest> missing = new ArrayList<>();
     long now = System.currentTimeMillis();
+    // Never before the hold it consumes, even within the millisecond that touch() moved the hold
+    // past an earlier listing in: the row lock orders the two, the times must agree.
     try (PreparedStatement p = c.prepareStatement(
-        "UPDATE repository_blobs SET listed_at = ? WHERE repository_id = ? AND digest = ?")) {
+        "UPDATE repository_blobs SET listed_at = CASE WHEN used_at > ? THEN used_at ELSE ? END"
+            + " WHERE repository_id = ? AND digest = ?")) {
       for (Digest digest : digests) {
         p.setLong(1, now);
-        p.setLong(2, repositoryId);
-        p.setString(3, digest.toString());
+        p.setLong(2, now);
+        p.setLong(3, repositoryId);
+        p.setString(4, digest.toString());
         if (p.executeUpdate() == 0) {
           missing.add(digest);
         }

@@ -706,6 +706,24 @@ public abstract class GarbageCollectContract {
   }
 
   @Test
+  void aManifestListingTheBlobAfterAHoldConsumesItWhateverTheClocksSay() throws IOException {
+    Digest layer = storeBlob("held by a node whose clock is ahead");
+    long repository = database.write(c -> repositories.getOrCreate(c, "team/app"));
+    deleteManifest(pushManifest(repository, "old image", layer));
+    // A HEAD on a node 50 ms ahead (or within the millisecond of the old listing, which
+    // touch() moves the hold past): the hold's time is later than the next listing's clock.
+    long ahead = System.currentTimeMillis() + 50;
+    assertThat(database.write((Connection c) -> blobs.touch(c, repository, layer, ahead)))
+        .isTrue();
+
+    deleteManifest(pushManifest(repository, "new image", layer));
+
+    assertThat(run(Duration.ZERO, Duration.ofHours(1), false, false).blobsDeleted())
+        .as("the manifest pushed after the HEAD consumed its hold")
+        .isEqualTo(1);
+  }
+
+  @Test
   void aPrunedLinkCannotBeTouchedNorListed() throws IOException {
     Digest layer = storeBlob("pruned");
     long repository = database.write(c -> repositories.getOrCreate(c, "r"));
