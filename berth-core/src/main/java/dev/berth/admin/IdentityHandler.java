@@ -40,7 +40,7 @@ import java.util.List;
  *   GET  /api/v1/projects/{p}                  pull           → project
  *   PUT  /api/v1/projects/{p}                  project admin  {"public":bool} → 204
  *   DELETE /api/v1/projects/{p}                project admin  → 204 when empty, else 409
- *   GET  /api/v1/projects/{p}/members          pull           → {"members":[{"type","name","role"}]}
+ *   GET  /api/v1/projects/{p}/members          read-audit     → {"members":[{"type","name","role"}]}
  *   PUT  /api/v1/projects/{p}/members          manage members {"type","name","role"} → 204
  *   DELETE /api/v1/projects/{p}/members/{type}/{name}  manage members → 204
  *   GET  /api/v1/robots                        admin          → {"robots":[…]}

@@ -1,0 +1,696 @@
+package dev.berth.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.auth.Action;
+import dev.berth.auth.Permissions;
+import dev.berth.auth.Role;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 4 §6 for the management API: every {@code /api/v1} route that acts on a project (and the
+ * system administrator's routes) × every role, a non-member, a system administrator and anonymous
+ * × project visibility. Each cell's expected answer is derived from the permission data ({@link
+ * Permissions}) and the route's gate, never written out by hand, and asserted against a running
+ * server with access control on.
+ *
+ * <p>The answers, as {@code RegistryAccess.Caller} gives them: allowed → the route's success
+ * status; not allowed → 401 for anonymous callers; on a project route, 404 (as for a project that
+ * does not exist) when the caller may not even pull from the project, else 403; on a repository
+ * route, 404 for a pull and 403 for anything else (as on {@code /v2}); on a system
+ * administrator's route, 403.
+ *
+ * <p>Every operation of the OpenAPI document is either a row here or listed in {@link
+ * #OUTSIDE_MATRIX} with the reason, so a new route without an expectation fails the build.
+ */
+class ManagementPermissionMatrixTest {
+  private static final String ADMIN_PASSWORD = "matrix-admin-password";
+  private static final String PRIVATE = "private-mgmt";
+  private static final String PUBLIC = "public-mgmt";
+  private static InProcessBerth berth;
+  private static byte[] sharedManifest;
+  private static byte[] sharedLayer;
+  private static long gcRun;
+
+  /** How a route checks its caller. */
+  private enum Gate {
+    /** {@code requireInProject}: the project's permissions. */
+    PROJECT,
+    /** {@code require}: the permissions of the repository's project, answered as on /v2. */
+    REPOSITORY,
+    /** {@code requireAdmin}: system administrators only. */
+    ADMIN
+  }
+
+  /** Who calls: a member with a role, a user who is no member, a system administrator, nobody. */
+  private record Caller(String name, Role role, boolean admin) {
+    boolean anonymous() {
+      return name == null;
+    }
+
+    String[] auth() {
+      return anonymous()
+          ? new String[0]
+          : new String[] {"Authorization", basic(name, name + "-password")};
+    }
+
+    String label() {
+      return anonymous() ? "anonymous" : name;
+    }
+  }
+
+  private record Cell(String project, boolean isPublic, int index) {}
+
+  private record Request(String method, String path, String body) {}
+
+  /** Prepares what the cell needs (as the administrator) and returns the request to make. */
+  private interface Prepare {
+    Request prepare(Cell cell);
+  }
+
+  /**
+   * A row: the document's operation it exercises, how it is gated, the permission it needs
+   * (none for {@link Gate#ADMIN}), its success status, and the request.
+   */
+  private record Route(
+      String label, String operation, Gate gate, Action action, int success, Prepare prepare) {}
+
+  private static final List<Route> ROUTES = List.of(
+      // Projects and their members.
+      new Route(
+          "get project",
+          "GET /api/v1/projects/{project}",
+          Gate.PROJECT,
+          Action.PULL,
+          200,
+          cell -> get("/api/v1/projects/" + cell.project())),
+      new Route(
+          "set visibility",
+          "PUT /api/v1/projects/{project}",
+          Gate.PROJECT,
+          Action.MANAGE_MEMBERS,
+          204,
+          // The visibility it has, so that no cell changes another's.
+          cell -> new Request(
+              "PUT", "/api/v1/projects/" + cell.project(), "{\"public\":" + cell.isPublic() + "}")),
+      new Route(
+          "delete project",
+          "DELETE /api/v1/projects/{project}",
+          Gate.PROJECT,
+          Action.MANAGE_MEMBERS,
+          204,
+          cell -> new Request(
+              "DELETE",
+              "/api/v1/projects/"
+                  + project(cell.project() + "-gone-" + cell.index(), cell.isPublic()),
+              null)),
+      new Route(
+          "list members",
+          "GET /api/v1/projects/{project}/members",
+          Gate.PROJECT,
+          Action.READ_AUDIT,
+          200,
+          cell -> get("/api/v1/projects/" + cell.project() + "/members")),
+      new Route(
+          "put member",
+          "PUT /api/v1/projects/{project}/members",
+          Gate.PROJECT,
+          Action.MANAGE_MEMBERS,
+          204,
+          cell -> new Request(
+              "PUT",
+              "/api/v1/projects/" + cell.project() + "/members",
+              "{\"type\":\"user\",\"name\":\"bystander\",\"role\":\"guest\"}")),
+      new Route(
+          "remove member",
+          "DELETE /api/v1/projects/{project}/members/{type}/{name}",
+          Gate.PROJECT,
+          Action.MANAGE_MEMBERS,
+          204,
+          cell -> {
+            member(cell.project(), "bystander", Role.GUEST);
+            return new Request(
+                "DELETE", "/api/v1/projects/" + cell.project() + "/members/user/bystander", null);
+          }),
+      new Route(
+          "project gc-policy",
+          "GET /api/v1/projects/{project}/gc-policy",
+          Gate.PROJECT,
+          Action.PULL,
+          200,
+          cell -> get("/api/v1/projects/" + cell.project() + "/gc-policy")),
+      new Route(
+          "set gc-policy",
+          "PUT /api/v1/projects/{project}/gc-policy",
+          Gate.PROJECT,
+          Action.MANAGE_POLICIES,
+          200,
+          cell -> new Request(
+              "PUT",
+              "/api/v1/projects/" + cell.project() + "/gc-policy",
+              "{\"deleteUntagged\":false}")),
+      new Route(
+          "project usage",
+          "GET /api/v1/projects/{project}/usage",
+          Gate.PROJECT,
+          Action.PULL,
+          200,
+          cell -> get("/api/v1/projects/" + cell.project() + "/usage")),
+      new Route(
+          "list repositories",
+          "GET /api/v1/projects/{project}/repositories",
+          Gate.PROJECT,
+          Action.PULL,
+          200,
+          cell -> get("/api/v1/projects/" + cell.project() + "/repositories")),
+      new Route(
+          "project audit log",
+          "GET /api/v1/audit-logs",
+          Gate.PROJECT,
+          Action.READ_AUDIT,
+          200,
+          cell -> get("/api/v1/audit-logs?project=" + cell.project())),
+      // The project's robot accounts.
+      new Route(
+          "list project robots",
+          "GET /api/v1/projects/{project}/robots",
+          Gate.PROJECT,
+          Action.MANAGE_ROBOTS,
+          200,
+          cell -> get("/api/v1/projects/" + cell.project() + "/robots")),
+      new Route(
+          "create project robot",
+          "POST /api/v1/robots",
+          Gate.PROJECT,
+          Action.MANAGE_ROBOTS,
+          201,
+          cell -> new Request(
+              "POST",
+              "/api/v1/robots",
+              "{\"name\":\"made-" + cell.index() + "\",\"project\":\"" + cell.project()
+                  + "\",\"permissions\":{\"" + cell.project() + "\":[\"pull\"]}}")),
+      new Route(
+          "get project robot",
+          "GET /api/v1/robots/{robot}",
+          Gate.PROJECT,
+          Action.MANAGE_ROBOTS,
+          200,
+          cell -> get("/api/v1/robots/robot$" + cell.project() + "+shared")),
+      new Route(
+          "delete project robot",
+          "DELETE /api/v1/robots/{robot}",
+          Gate.PROJECT,
+          Action.MANAGE_ROBOTS,
+          204,
+          cell -> new Request(
+              "DELETE", "/api/v1/robots/" + robot(cell.project(), "gone-" + cell.index()), null)),
+      new Route(
+          "rotate project robot secret",
+          "POST /api/v1/robots/{robot}/secret",
+          Gate.PROJECT,
+          Action.MANAGE_ROBOTS,
+          200,
+          cell ->
+              new Request("POST", "/api/v1/robots/robot$" + cell.project() + "+shared/secret", "")),
+      new Route(
+          "enable project robot",
+          "PUT /api/v1/robots/{robot}/disabled",
+          Gate.PROJECT,
+          Action.MANAGE_ROBOTS,
+          204,
+          cell -> new Request(
+              "PUT",
+              "/api/v1/robots/robot$" + cell.project() + "+shared/disabled",
+              "{\"disabled\":false}")),
+      // Repositories, artifacts and tags.
+      new Route(
+          "list artifacts",
+          "GET /api/v1/repositories/{name}/artifacts",
+          Gate.REPOSITORY,
+          Action.PULL,
+          200,
+          cell -> get("/api/v1/repositories/" + cell.project() + "/app/artifacts")),
+      new Route(
+          "list tags",
+          "GET /api/v1/repositories/{name}/tags",
+          Gate.REPOSITORY,
+          Action.PULL,
+          200,
+          cell -> get("/api/v1/repositories/" + cell.project() + "/app/tags")),
+      new Route(
+          "repository usage",
+          "GET /api/v1/repositories/{name}/usage",
+          Gate.REPOSITORY,
+          Action.PULL,
+          200,
+          cell -> get("/api/v1/repositories/" + cell.project() + "/app/usage")),
+      new Route(
+          "delete tag",
+          "DELETE /api/v1/repositories/{name}/tags/{tag}",
+          Gate.REPOSITORY,
+          Action.DELETE_TAG,
+          204,
+          cell -> {
+            String repository = cell.project() + "/app";
+            pushManifest(repository, "t" + cell.index(), Content.OCI_MANIFEST, sharedManifest);
+            return new Request(
+                "DELETE", "/api/v1/repositories/" + repository + "/tags/t" + cell.index(), null);
+          }),
+      new Route(
+          "delete artifact",
+          "DELETE /api/v1/repositories/{name}/artifacts/{digest}",
+          Gate.REPOSITORY,
+          Action.DELETE_ARTIFACT,
+          204,
+          cell -> {
+            String repository = cell.project() + "/app";
+            byte[] config = Content.randomConfig();
+            pushBlob(repository, config);
+            String digest = pushManifest(
+                repository,
+                "a" + cell.index(),
+                Content.OCI_MANIFEST,
+                Content.ociManifest(
+                    Content.descriptor(Content.OCI_CONFIG, config),
+                    Content.descriptor(Content.OCI_LAYER, sharedLayer)));
+            return new Request(
+                "DELETE", "/api/v1/repositories/" + repository + "/artifacts/" + digest, null);
+          }),
+      new Route(
+          "delete repository",
+          "DELETE /api/v1/repositories/{name}",
+          Gate.REPOSITORY,
+          Action.DELETE_REPOSITORY,
+          204,
+          cell -> {
+            String repository = cell.project() + "/gone-" + cell.index();
+            pushImage(repository);
+            return new Request("DELETE", "/api/v1/repositories/" + repository, null);
+          }),
+      // The system administrator's routes: the same in either project.
+      new Route(
+          "list users", "GET /api/v1/users", Gate.ADMIN, null, 200, cell -> get("/api/v1/users")),
+      new Route(
+          "create user",
+          "POST /api/v1/users",
+          Gate.ADMIN,
+          null,
+          201,
+          cell -> new Request(
+              "POST",
+              "/api/v1/users",
+              "{\"username\":\"made-" + cell.index() + "\",\"password\":\"made-password\"}")),
+      new Route(
+          "get another user",
+          "GET /api/v1/users/{username}",
+          Gate.ADMIN,
+          null,
+          200,
+          cell -> get("/api/v1/users/bystander")),
+      new Route(
+          "delete user",
+          "DELETE /api/v1/users/{username}",
+          Gate.ADMIN,
+          null,
+          204,
+          cell -> new Request("DELETE", "/api/v1/users/" + user("gone-" + cell.index()), null)),
+      new Route(
+          "set another's password",
+          "PUT /api/v1/users/{username}/password",
+          Gate.ADMIN,
+          null,
+          204,
+          cell -> new Request(
+              "PUT", "/api/v1/users/bystander/password", "{\"password\":\"bystander-password\"}")),
+      new Route(
+          "enable user",
+          "PUT /api/v1/users/{username}/disabled",
+          Gate.ADMIN,
+          null,
+          204,
+          cell -> new Request("PUT", "/api/v1/users/bystander/disabled", "{\"disabled\":false}")),
+      new Route(
+          "revoke admin",
+          "PUT /api/v1/users/{username}/admin",
+          Gate.ADMIN,
+          null,
+          204,
+          cell -> new Request("PUT", "/api/v1/users/bystander/admin", "{\"admin\":false}")),
+      new Route(
+          "list robots",
+          "GET /api/v1/robots",
+          Gate.ADMIN,
+          null,
+          200,
+          cell -> get("/api/v1/robots")),
+      new Route(
+          "create system robot",
+          "POST /api/v1/robots",
+          Gate.ADMIN,
+          null,
+          201,
+          cell -> new Request(
+              "POST",
+              "/api/v1/robots",
+              "{\"name\":\"system-" + cell.index() + "\",\"permissions\":{\"*\":[\"pull\"]}}")),
+      new Route(
+          "get system robot",
+          "GET /api/v1/robots/{robot}",
+          Gate.ADMIN,
+          null,
+          200,
+          cell -> get("/api/v1/robots/robot$sysbot")),
+      new Route(
+          "delete system robot",
+          "DELETE /api/v1/robots/{robot}",
+          Gate.ADMIN,
+          null,
+          204,
+          cell -> new Request(
+              "DELETE", "/api/v1/robots/" + robot(null, "sysgone-" + cell.index()), null)),
+      new Route(
+          "rotate system robot secret",
+          "POST /api/v1/robots/{robot}/secret",
+          Gate.ADMIN,
+          null,
+          200,
+          cell -> new Request("POST", "/api/v1/robots/robot$sysbot/secret", "")),
+      new Route(
+          "enable system robot",
+          "PUT /api/v1/robots/{robot}/disabled",
+          Gate.ADMIN,
+          null,
+          204,
+          cell ->
+              new Request("PUT", "/api/v1/robots/robot$sysbot/disabled", "{\"disabled\":false}")),
+      new Route(
+          "list gc runs",
+          "GET /api/v1/gc/runs",
+          Gate.ADMIN,
+          null,
+          200,
+          cell -> get("/api/v1/gc/runs")),
+      new Route(
+          "get gc run",
+          "GET /api/v1/gc/runs/{id}",
+          Gate.ADMIN,
+          null,
+          200,
+          cell -> get("/api/v1/gc/runs/" + gcRun)),
+      new Route(
+          "whole audit log",
+          "GET /api/v1/audit-logs",
+          Gate.ADMIN,
+          null,
+          200,
+          cell -> get("/api/v1/audit-logs")));
+
+  /** The document's operations that are no row here, and why. */
+  private static final Map<String, String> OUTSIDE_MATRIX = Map.ofEntries(
+      Map.entry("GET /api/v1/openapi.json", "open to anyone (ApiDocsTest)"),
+      Map.entry("GET /api/v1/docs/", "open to anyone (ApiDocsTest)"),
+      Map.entry("GET /api/v1/docs/{file}", "open to anyone (ApiDocsTest)"),
+      Map.entry("GET /api/v1/projects", "open to anyone; lists what the caller may pull"),
+      Map.entry(
+          "POST /api/v1/projects",
+          "gated by auth.users-create-projects, not by a project's roles (AuthTest)"),
+      Map.entry(
+          "POST /api/v1/gc/runs",
+          "a system administrator's route whose success is 202 or 409 by whether a run is in"
+              + " progress (GarbageCollectApiTest)"),
+      Map.entry(
+          "POST /api/v1/users/{username}/cli-secret", "the OIDC user itself only (OidcLoginTest)"),
+      Map.entry("GET /api/v1/oidc/login", "the start of a login: no caller yet"),
+      Map.entry("GET /api/v1/oidc/callback", "the end of a login: no caller yet"));
+
+  private static final List<Caller> CALLERS = new ArrayList<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    berth = InProcessBerth.withAuth(ADMIN_PASSWORD, Map.of());
+    berth.start();
+    for (Role role : Role.values()) {
+      CALLERS.add(new Caller(role.value(), role, false));
+    }
+    CALLERS.add(new Caller("outsider", null, false));
+    CALLERS.add(new Caller("sysadmin", null, true));
+    CALLERS.add(new Caller(null, null, false));
+    for (Caller caller : CALLERS) {
+      if (!caller.anonymous()) {
+        ok(
+            "POST",
+            "/api/v1/users",
+            "{\"username\":\"" + caller.name() + "\",\"password\":\"" + caller.name()
+                + "-password\",\"admin\":" + caller.admin() + "}");
+      }
+    }
+    user("bystander");
+    for (String project : List.of(PRIVATE, PUBLIC)) {
+      project(project, project.equals(PUBLIC));
+      robot(project, "shared");
+    }
+    robot(null, "sysbot");
+    byte[] config = Content.randomConfig();
+    sharedLayer = Content.random(200);
+    sharedManifest = Content.ociManifest(
+        Content.descriptor(Content.OCI_CONFIG, config),
+        Content.descriptor(Content.OCI_LAYER, sharedLayer));
+    for (String project : List.of(PRIVATE, PUBLIC)) {
+      pushBlob(project + "/app", config);
+      pushBlob(project + "/app", sharedLayer);
+      pushManifest(project + "/app", "v1", Content.OCI_MANIFEST, sharedManifest);
+    }
+    gcRun = InProcessBerth.json(ok("POST", "/api/v1/gc/runs", "{\"dryRun\":true}"))
+        .path("id")
+        .asLong();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    berth.close();
+  }
+
+  @Test
+  void everyRouteRoleAndVisibilityCellAnswersAsThePermissionDataSays() {
+    List<String> wrong = new ArrayList<>();
+    int cells = 0;
+    for (boolean isPublic : List.of(false, true)) {
+      String project = isPublic ? PUBLIC : PRIVATE;
+      for (Caller caller : CALLERS) {
+        for (Route route : ROUTES) {
+          Cell cell = new Cell(project, isPublic, cells);
+          Request request = route.prepare().prepare(cell);
+          assertThat(request.method() + " " + request.path())
+              .as(route.label())
+              .matches(pattern(route.operation()));
+          int expected = expected(route, caller, isPublic);
+          HttpResponse<byte[]> response = berth.send(
+              request.method(),
+              request.path(),
+              request.body() == null
+                  ? BodyPublishers.noBody()
+                  : BodyPublishers.ofString(request.body()),
+              with(caller.auth(), "Content-Type", "application/json"));
+          cells++;
+          if (response.statusCode() != expected) {
+            wrong.add(String.format(
+                "%s project, %s, %s: expected %d, got %d %s",
+                isPublic ? "public" : "private",
+                caller.label(),
+                route.label(),
+                expected,
+                response.statusCode(),
+                new String(response.body(), StandardCharsets.UTF_8)));
+          }
+        }
+      }
+    }
+    assertThat(wrong).as("of %d cells", cells).isEmpty();
+    assertThat(cells).isEqualTo(2 * CALLERS.size() * ROUTES.size());
+  }
+
+  @Test
+  void everyDocumentedOperationIsARowOrExplainedAsOutside() {
+    Set<String> rows = new TreeSet<>();
+    ROUTES.forEach(route -> rows.add(route.operation()));
+    Set<String> labels = new HashSet<>();
+    ROUTES.forEach(
+        route -> assertThat(labels.add(route.label())).as(route.label()).isTrue());
+
+    Set<String> unexplained = new TreeSet<>(ManagementRoutes.documented());
+    unexplained.removeAll(rows);
+    unexplained.removeAll(OUTSIDE_MATRIX.keySet());
+    unexplained.removeAll(ManagementRoutes.ADDED_BY_SESSION_BRANCH);
+
+    assertThat(unexplained)
+        .as("documented operations without a row or a reason")
+        .isEmpty();
+    assertThat(ManagementRoutes.documented())
+        .containsAll(rows)
+        .containsAll(OUTSIDE_MATRIX.keySet());
+    assertThat(rows).doesNotContainAnyElementsOf(OUTSIDE_MATRIX.keySet());
+  }
+
+  /** From the permission data and the route's gate; see the class comment. */
+  private static int expected(Route route, Caller caller, boolean isPublic) {
+    if (allowed(caller, route.gate(), route.action(), isPublic)) {
+      return route.success();
+    }
+    if (caller.anonymous()) {
+      return 401;
+    }
+    return switch (route.gate()) {
+      case ADMIN -> 403;
+      case PROJECT -> allowed(caller, Gate.PROJECT, Action.PULL, isPublic) ? 403 : 404;
+      case REPOSITORY -> route.action() == Action.PULL ? 404 : 403;
+    };
+  }
+
+  /**
+   * A system administrator may do everything, a member what its role may ({@link Permissions}),
+   * and everyone may pull from a public project.
+   */
+  private static boolean allowed(Caller caller, Gate gate, Action action, boolean isPublic) {
+    if (caller.admin()) {
+      return true;
+    }
+    if (gate == Gate.ADMIN) {
+      return false;
+    }
+    if (action == Action.PULL && isPublic) {
+      return true;
+    }
+    return caller.role() != null && Permissions.allows(caller.role(), action);
+  }
+
+  private static Pattern pattern(String operation) {
+    StringBuilder regex = new StringBuilder();
+    for (String part : operation.split("\\{[^}]+}", -1)) {
+      if (!regex.isEmpty()) {
+        regex.append(".+");
+      }
+      regex.append(Pattern.quote(part));
+    }
+    return Pattern.compile(regex + "(\\?.*)?");
+  }
+
+  private static Request get(String path) {
+    return new Request("GET", path, null);
+  }
+
+  // ---- set-up, as the administrator, each step checked ----
+
+  /** Creates a project with every role's caller as a member; returns its name. */
+  private static String project(String name, boolean isPublic) {
+    ok("POST", "/api/v1/projects", "{\"name\":\"" + name + "\",\"public\":" + isPublic + "}");
+    for (Caller caller : CALLERS) {
+      if (caller.role() != null) {
+        member(name, caller.name(), caller.role());
+      }
+    }
+    return name;
+  }
+
+  private static void member(String project, String user, Role role) {
+    ok(
+        "PUT",
+        "/api/v1/projects/" + project + "/members",
+        "{\"type\":\"user\",\"name\":\"" + user + "\",\"role\":\"" + role.value() + "\"}");
+  }
+
+  /** Creates a robot (a project's, or a system one when project is null); returns its name. */
+  private static String robot(String project, String name) {
+    String body = project == null
+        ? "{\"name\":\"" + name + "\",\"permissions\":{\"*\":[\"pull\"]}}"
+        : "{\"name\":\"" + name + "\",\"project\":\"" + project + "\",\"permissions\":{\"" + project
+            + "\":[\"pull\"]}}";
+    return InProcessBerth.json(ok("POST", "/api/v1/robots", body)).path("name").asText();
+  }
+
+  private static String user(String name) {
+    ok(
+        "POST",
+        "/api/v1/users",
+        "{\"username\":\"" + name + "\",\"password\":\"" + name + "-password\"}");
+    return name;
+  }
+
+  private static void pushBlob(String repository, byte[] blob) {
+    assertThat(berth
+            .post(
+                "/v2/" + repository + "/blobs/uploads/?digest=" + Content.sha256(blob),
+                blob,
+                admin())
+            .statusCode())
+        .isEqualTo(201);
+  }
+
+  private static void pushImage(String repository) {
+    byte[] config = Content.randomConfig();
+    pushBlob(repository, config);
+    pushBlob(repository, sharedLayer);
+    pushManifest(
+        repository,
+        "v1",
+        Content.OCI_MANIFEST,
+        Content.ociManifest(
+            Content.descriptor(Content.OCI_CONFIG, config),
+            Content.descriptor(Content.OCI_LAYER, sharedLayer)));
+  }
+
+  /** Pushes a manifest and returns its digest. */
+  private static String pushManifest(
+      String repository, String reference, String mediaType, byte[] manifest) {
+    assertThat(berth
+            .put(
+                "/v2/" + repository + "/manifests/" + reference,
+                manifest,
+                with(admin(), "Content-Type", mediaType))
+            .statusCode())
+        .isEqualTo(201);
+    return Content.sha256(manifest);
+  }
+
+  private static HttpResponse<byte[]> ok(String method, String path, String body) {
+    HttpResponse<byte[]> response = berth.send(
+        method,
+        path,
+        BodyPublishers.ofString(body),
+        with(admin(), "Content-Type", "application/json"));
+    assertThat(response.statusCode())
+        .as("%s %s: %s", method, path, new String(response.body(), StandardCharsets.UTF_8))
+        .isBetween(200, 299);
+    return response;
+  }
+
+  private static String[] admin() {
+    return new String[] {"Authorization", basic("admin", ADMIN_PASSWORD)};
+  }
+
+  private static String basic(String user, String password) {
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String[] with(String[] headers, String name, String value) {
+    String[] all = new String[headers.length + 2];
+    System.arraycopy(headers, 0, all, 0, headers.length);
+    all[headers.length] = name;
+    all[headers.length + 1] = value;
+    return all;
+  }
+}
