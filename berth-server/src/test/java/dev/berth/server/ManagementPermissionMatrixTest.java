@@ -22,16 +22,18 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Issue 4 §6 for the management API: every {@code /api/v1} route that acts on a project (and the
- * system administrator's routes) × every role, a non-member, a system administrator and anonymous
- * × project visibility. Each cell's expected answer is derived from the permission data ({@link
+ * system administrator's routes) × every role, a non-member, a system administrator, a robot
+ * account (Basic and bearer) and anonymous × project visibility. Each cell's expected answer is derived from the permission data ({@link
  * Permissions}) and the route's gate, never written out by hand, and asserted against a running
  * server with access control on.
  *
  * <p>The answers, as {@code RegistryAccess.Caller} gives them: allowed → the route's success
  * status; not allowed → 401 for anonymous callers; on a project route, 404 (as for a project that
  * does not exist) when the caller may not even pull from the project, else 403; on a repository
- * route, 404 for a pull and 403 for anything else (as on {@code /v2}); on a system
- * administrator's route, 403.
+ * route, 404 for a pull and 403 for anything else (as on {@code /v2}), except that a bearer token
+ * without the scope gets the token protocol's 401 (insufficient_scope); on a system administrator's
+ * route, 403. A token's scope never grants more than the caller's permissions: its one {@code
+ * delete} covers three of them.
  *
  * <p>Every operation of the OpenAPI document is either a row here or listed in {@link
  * #OUTSIDE_MATRIX} with the reason, so a new route without an expectation fails the build.
@@ -55,20 +57,27 @@ class ManagementPermissionMatrixTest {
     ADMIN
   }
 
-  /** Who calls: a member with a role, a user who is no member, a system administrator, nobody. */
-  private record Caller(String name, Role role, boolean admin) {
+  /**
+   * Who calls: a member with a role, a user who is no member, a system administrator, a robot
+   * account (with Basic credentials, or with a bearer token from the token endpoint), or nobody.
+   */
+  private record Caller(
+      String name, String password, Role role, boolean admin, Set<Action> robot, boolean bearer) {
+    static Caller user(String name, Role role, boolean admin) {
+      return new Caller(name, name + "-password", role, admin, null, false);
+    }
+
     boolean anonymous() {
       return name == null;
     }
 
-    String[] auth() {
-      return anonymous()
-          ? new String[0]
-          : new String[] {"Authorization", basic(name, name + "-password")};
+    /** What the permission data grants it in either project: its role's, or its robot list. */
+    Set<Action> granted() {
+      return role != null ? Permissions.of(role) : robot != null ? robot : Set.of();
     }
 
     String label() {
-      return anonymous() ? "anonymous" : name;
+      return anonymous() ? "anonymous" : bearer ? name + " (bearer)" : name;
     }
   }
 
@@ -437,17 +446,19 @@ class ManagementPermissionMatrixTest {
       Map.entry("GET /api/v1/oidc/callback", "the end of a login: no caller yet"));
 
   private static final List<Caller> CALLERS = new ArrayList<>();
+  /** The robot callers' permissions, in every project. */
+  private static final Set<Action> ROBOT = Set.of(Action.PULL, Action.DELETE_ARTIFACT);
 
   @BeforeAll
   static void start() throws Exception {
     berth = InProcessBerth.withAuth(ADMIN_PASSWORD, Map.of());
     berth.start();
     for (Role role : Role.values()) {
-      CALLERS.add(new Caller(role.value(), role, false));
+      CALLERS.add(Caller.user(role.value(), role, false));
     }
-    CALLERS.add(new Caller("outsider", null, false));
-    CALLERS.add(new Caller("sysadmin", null, true));
-    CALLERS.add(new Caller(null, null, false));
+    CALLERS.add(Caller.user("outsider", null, false));
+    CALLERS.add(Caller.user("sysadmin", null, true));
+    CALLERS.add(Caller.user(null, null, false));
     for (Caller caller : CALLERS) {
       if (!caller.anonymous()) {
         ok(
@@ -463,6 +474,15 @@ class ManagementPermissionMatrixTest {
       robot(project, "shared");
     }
     robot(null, "sysbot");
+    // A system robot that may pull and delete artifacts (not tags or repositories) everywhere.
+    HttpResponse<byte[]> deleter = ok(
+        "POST",
+        "/api/v1/robots",
+        "{\"name\":\"deleter\",\"permissions\":{\"*\":[\"pull\",\"delete\"]}}");
+    String name = InProcessBerth.json(deleter).path("name").asText();
+    String secret = InProcessBerth.json(deleter).path("secret").asText();
+    CALLERS.add(new Caller(name, secret, null, false, ROBOT, false));
+    CALLERS.add(new Caller(name, secret, null, false, ROBOT, true));
     byte[] config = Content.randomConfig();
     sharedLayer = Content.random(200);
     sharedManifest = Content.ociManifest(
@@ -503,7 +523,7 @@ class ManagementPermissionMatrixTest {
               request.body() == null
                   ? BodyPublishers.noBody()
                   : BodyPublishers.ofString(request.body()),
-              with(caller.auth(), "Content-Type", "application/json"));
+              with(auth(caller, request), "Content-Type", "application/json"));
           cells++;
           if (response.statusCode() != expected) {
             wrong.add(String.format(
@@ -520,6 +540,30 @@ class ManagementPermissionMatrixTest {
     }
     assertThat(wrong).as("of %d cells", cells).isEmpty();
     assertThat(cells).isEqualTo(2 * CALLERS.size() * ROUTES.size());
+  }
+
+  /** The same rule on /v2: a token's delete scope deletes no tag for a robot without delete-tag. */
+  @Test
+  void onV2TooATokensDeleteScopeGrantsOnlyTheCallersOwnDeletions() {
+    Caller robot = CALLERS.stream().filter(Caller::bearer).findFirst().orElseThrow();
+    String repository = PRIVATE + "/v2-check";
+    byte[] config = Content.randomConfig();
+    pushBlob(repository, config);
+    pushBlob(repository, sharedLayer);
+    String digest = pushManifest(
+        repository,
+        "v2-tag",
+        Content.OCI_MANIFEST,
+        Content.ociManifest(
+            Content.descriptor(Content.OCI_CONFIG, config),
+            Content.descriptor(Content.OCI_LAYER, sharedLayer)));
+    String[] auth = auth(
+        robot, new Request("DELETE", "/api/v1/repositories/" + repository + "/tags/v2-tag", null));
+
+    assertThat(berth.delete("/v2/" + repository + "/manifests/v2-tag", auth).statusCode())
+        .isEqualTo(403);
+    assertThat(berth.delete("/v2/" + repository + "/manifests/" + digest, auth).statusCode())
+        .isEqualTo(202);
   }
 
   @Test
@@ -555,8 +599,26 @@ class ManagementPermissionMatrixTest {
     return switch (route.gate()) {
       case ADMIN -> 403;
       case PROJECT -> allowed(caller, Gate.PROJECT, Action.PULL, isPublic) ? 403 : 404;
-      case REPOSITORY -> route.action() == Action.PULL ? 404 : 403;
+      case REPOSITORY -> {
+        if (caller.bearer() && !tokenGrants(caller, route.action(), isPublic)) {
+          yield 401; // insufficient_scope: the token protocol's "ask for another token"
+        }
+        yield route.action() == Action.PULL ? 404 : 403;
+      }
     };
+  }
+
+  /**
+   * Whether the token endpoint puts the action's scope into a token: the protocol knows pull,
+   * push and delete, and grants delete for deleting artifacts.
+   */
+  private static boolean tokenGrants(Caller caller, Action action, boolean isPublic) {
+    Action granting = switch (action) {
+      case PULL -> Action.PULL;
+      case PUSH, CREATE_REPOSITORY -> Action.PUSH;
+      default -> Action.DELETE_ARTIFACT;
+    };
+    return allowed(caller, Gate.REPOSITORY, granting, isPublic);
   }
 
   /**
@@ -573,8 +635,40 @@ class ManagementPermissionMatrixTest {
     if (action == Action.PULL && isPublic) {
       return true;
     }
-    return caller.role() != null && Permissions.allows(caller.role(), action);
+    return caller.granted().contains(action);
   }
+
+  /**
+   * The caller's credentials for the request. A bearer token is fetched for the repository the
+   * request names (pull, push and delete asked for; the endpoint grants what the caller may).
+   */
+  private static String[] auth(Caller caller, Request request) {
+    if (caller.anonymous()) {
+      return new String[0];
+    }
+    String basic = basic(caller.name(), caller.password());
+    if (!caller.bearer()) {
+      return new String[] {"Authorization", basic};
+    }
+    java.util.regex.Matcher repository = REPOSITORY_PATH.matcher(request.path());
+    String scope = repository.matches()
+        ? "repository:" + repository.group(1) + ":pull,push,delete"
+        : "repository:" + PRIVATE + "/app:pull";
+    HttpResponse<byte[]> response = berth.get(
+        "/service/token?service=berth&scope="
+            + java.net.URLEncoder.encode(scope, StandardCharsets.UTF_8),
+        "Authorization",
+        basic);
+    assertThat(response.statusCode()).isEqualTo(200);
+    com.fasterxml.jackson.databind.JsonNode token = InProcessBerth.json(response);
+    return new String[] {
+      "Authorization",
+      "Bearer " + token.path("token").asText(token.path("access_token").asText())
+    };
+  }
+
+  private static final Pattern REPOSITORY_PATH = Pattern.compile(
+      "/api/v1/repositories/(.+?)(?:/(?:artifacts|tags)(?:/[^/]+)?|/usage)?(?:\\?.*)?");
 
   private static Pattern pattern(String operation) {
     StringBuilder regex = new StringBuilder();
