@@ -27,8 +27,8 @@ import org.junit.jupiter.api.Test;
  * Permissions}) and the route's gate, never written out by hand, and asserted against a running
  * server with access control on.
  *
- * <p>The answers, as {@code RegistryAccess.Caller} gives them: allowed → the route's success
- * status; not allowed → 401 for anonymous callers; on a project route, 404 (as for a project that
+ * <p>The answers, as {@code RegistryAccess.Caller} gives them: allowed → the route's answer (a
+ * success status, or 404 for a robot that does not exist); not allowed → 401 for anonymous callers; on a project route, 404 (as for a project that
  * does not exist) when the caller may not even pull from the project, else 403; on a repository
  * route, 404 for a pull and 403 for anything else (as on {@code /v2}), except that a bearer token
  * without the scope gets the token protocol's 401 (insufficient_scope); on a system administrator's
@@ -218,6 +218,14 @@ class ManagementPermissionMatrixTest {
           Action.MANAGE_ROBOTS,
           200,
           cell -> get("/api/v1/robots/robot$" + cell.project() + "+shared")),
+      // Whether a robot exists is the answer only for those who may see it.
+      new Route(
+          "get unknown project robot",
+          "GET /api/v1/robots/{robot}",
+          Gate.PROJECT,
+          Action.MANAGE_ROBOTS,
+          404,
+          cell -> get("/api/v1/robots/robot$" + cell.project() + "+nobody")),
       new Route(
           "delete project robot",
           "DELETE /api/v1/robots/{robot}",
@@ -382,6 +390,13 @@ class ManagementPermissionMatrixTest {
           null,
           200,
           cell -> get("/api/v1/robots/robot$sysbot")),
+      new Route(
+          "get unknown system robot",
+          "GET /api/v1/robots/{robot}",
+          Gate.ADMIN,
+          null,
+          404,
+          cell -> get("/api/v1/robots/robot$nobody")),
       new Route(
           "delete system robot",
           "DELETE /api/v1/robots/{robot}",
