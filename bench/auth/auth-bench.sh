@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Manifest GET req/s on a public project: anonymous vs Basic credentials vs a bearer token, and
-# the same GET with access control off, alternated over ROUNDS rounds (issue 4 §3).
+# the same GET with access control off, alternated over ROUNDS rounds (issue 4 §3); and
+# anonymous pulls with pull records (audit.pulls, the default) vs without (issue 4 §5: "no-audit").
 #
 #   bench/auth/auth-bench.sh            # needs wrk (apt-get install wrk) and a built berth.jar
 #
@@ -20,9 +21,9 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-start() { # $1: auth.enabled
-  BERTH_AUTH_ENABLED=$1 BERTH_ADMIN_PASSWORD=$PASSWORD BERTH_LOG_ACCESS_LOG=false \
-    bin/berth serve --addr 127.0.0.1:$PORT --data "$WORK/data-$1" > "$WORK/berth-$1.log" 2>&1 &
+start() { # $1: auth.enabled, $2: audit.pulls (default true)
+  BERTH_AUTH_ENABLED=$1 BERTH_AUDIT_PULLS=${2:-true} BERTH_ADMIN_PASSWORD=$PASSWORD BERTH_LOG_ACCESS_LOG=false \
+    bin/berth serve --addr 127.0.0.1:$PORT --data "$WORK/data-$1-${2:-true}" > "$WORK/berth-$1.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 200); do
     code=$(curl -s -o /dev/null -w '%{http_code}' $BASE/v2/ || true)
@@ -88,8 +89,12 @@ for round in $(seq 1 "$ROUNDS"); do
   run "basic" -H "Authorization: Basic $(printf alice:alice-password | base64 -w0)"
   run "bearer" -H "Authorization: Bearer $token"
   stop
+  start true false; push_image
+  warm; warm  # as long as the anonymous case's server had before it was measured
+  run "no-audit"
+  stop
 done
 echo "# medians (req/s)"
-for label in off anonymous basic bearer; do
+for label in off anonymous basic bearer no-audit; do
   printf '%s ' "$label"; grep "^$label " "$WORK/results" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 done

@@ -83,7 +83,7 @@ load_blobs() { # URL [--unlink]
 s3proxy_classpath() {
   local cp="$WORK/s3proxy.classpath"
   if [ ! -s "$cp" ]; then
-    (cd "$root/berth-s3" && mvn -B -o -q dependency:build-classpath -Dmdep.includeScope=test \
+    (cd "$root/berth-testkit" && mvn -B -o -q dependency:build-classpath \
       -Dmdep.outputFile="$cp" >&2)
   fi
   cat "$cp"

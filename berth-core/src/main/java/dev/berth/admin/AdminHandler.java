@@ -24,6 +24,7 @@ import dev.berth.metadata.UsageDao;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
 import dev.berth.oci.RepositoryName;
+import dev.berth.settings.SystemSettings;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +42,7 @@ import java.util.Map;
  *   PUT  /api/v1/projects/{project}/gc-policy  {"deleteUntagged":bool} → 200 the same
  *   GET  /api/v1/projects/{project}/usage      → 200 {usage}
  *   GET  /api/v1/repositories/{name}/usage     → 200 {usage}; 404 NAME_UNKNOWN when absent
+ *   GET, PUT /api/v1/system/settings           → runtime settings ({@link SettingsHandler})
  * </pre>
  *
  * A usage is {@code {"repositories","blobs","bytes","sharedBytes","uniqueBytes","manifests",
@@ -51,7 +53,8 @@ import java.util.Map;
  * Every route under {@code /api/v1} is described by {@code openapi.json} beside this class (served
  * by {@link ApiDocsHandler}); a test in berth-server checks that the two agree.
  *
- * The same authentication as {@code /v2} (Basic credentials or a bearer token): garbage
+ * The same authentication as {@code /v2} (Basic credentials or a bearer token), and also a
+ * browser session cookie with its CSRF token ({@link RegistryAccess#managementCaller}): garbage
  * collection needs a system administrator; a project's policy and usage need the project's
  * permissions ({@code manage-policies} to change the policy, pull to read).
  */
@@ -71,6 +74,7 @@ public final class AdminHandler {
   private final IdentityHandler identities;
   private final RepositoryApiHandler repositoryApi;
   private final AuditLog audit;
+  private final SettingsHandler settings;
 
   public AdminHandler(
       GarbageCollectJob job,
@@ -83,8 +87,10 @@ public final class AdminHandler {
       IdentityService identities,
       AccessController accessController,
       ManifestService manifests,
-      AuditLog audit) {
+      AuditLog audit,
+      SystemSettings settings) {
     this.access = access;
+    this.settings = new SettingsHandler(settings, json);
     this.audit = audit;
     this.repositoryApi = new RepositoryApiHandler(
         database, new ArtifactDao(), new RepositoryDao(), manifests, json, audit);
@@ -102,7 +108,11 @@ public final class AdminHandler {
     if (path.endsWith("/") && path.length() > 1) {
       path = path.substring(0, path.length() - 1);
     }
-    RegistryAccess.Caller caller = access.caller(exchange);
+    RegistryAccess.Caller caller = access.managementCaller(exchange);
+    if (SettingsHandler.serves(path)) {
+      settings.handle(exchange, caller, readOnly);
+      return;
+    }
     if (RepositoryApiHandler.serves(path)) {
       repositoryApi.handle(exchange, path, caller, readOnly);
       return;

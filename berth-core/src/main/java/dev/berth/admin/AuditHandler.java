@@ -72,7 +72,7 @@ public final class AuditHandler {
       throw new RegistryException(
           ErrorCode.UNSUPPORTED, exchange.method() + " is not allowed here; use GET");
     }
-    RegistryAccess.Caller caller = access.caller(exchange);
+    RegistryAccess.Caller caller = access.managementCaller(exchange);
     String project = exchange.query("project");
     if (project != null && !project.isEmpty() && project.length() <= 255) {
       caller.requireInProject(exchange, RepositoryName.project(project), Action.READ_AUDIT);

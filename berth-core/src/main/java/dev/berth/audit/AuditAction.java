@@ -17,6 +17,8 @@ public enum AuditAction {
   PROJECT_DELETE("project.delete"),
   /** A login; the outcome says whether it succeeded. */
   LOGIN("login"),
+  /** The end of a browser session by its user. */
+  LOGOUT("logout"),
   /** A token issued with push access. */
   TOKEN_ISSUE("token.issue"),
   USER_CREATE("user.create"),

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.IntSupplier;
 
 /**
  * Retention ({@code audit.retention-days}): a daily job on the job queue (decision 010) deletes
@@ -37,22 +38,35 @@ public final class PurgeAuditLogJob {
   private final Database database;
   private final AuditLog log;
   private final AuditKey key;
-  private final int retentionDays;
+  private final IntSupplier retentionDays;
   private final Clock clock;
   private final ObjectMapper json = new ObjectMapper();
 
   /** @param retentionDays records older than this many days are deleted; 0 keeps them all */
   public PurgeAuditLogJob(
       Database database, AuditLog log, AuditKey key, int retentionDays, Clock clock) {
+    this(database, log, key, fixed(retentionDays), clock);
+  }
+
+  /**
+   * @param retentionDays the current retention, read at each scheduling and run (a runtime
+   *     setting, {@code dev.berth.settings.SystemSettings})
+   */
+  public PurgeAuditLogJob(
+      Database database, AuditLog log, AuditKey key, IntSupplier retentionDays, Clock clock) {
+    this.database = Objects.requireNonNull(database, "database");
+    this.log = Objects.requireNonNull(log, "log");
+    this.key = Objects.requireNonNull(key, "key");
+    this.retentionDays = Objects.requireNonNull(retentionDays, "retentionDays");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  private static IntSupplier fixed(int retentionDays) {
     if (retentionDays < 0) {
       throw new IllegalArgumentException(
           "audit.retention-days: must not be negative, got " + retentionDays);
     }
-    this.database = Objects.requireNonNull(database, "database");
-    this.log = Objects.requireNonNull(log, "log");
-    this.key = Objects.requireNonNull(key, "key");
-    this.retentionDays = retentionDays;
-    this.clock = Objects.requireNonNull(clock, "clock");
+    return () -> retentionDays;
   }
 
   /** The task to register with a {@link dev.berth.jobs.Worker}. */
@@ -65,7 +79,7 @@ public final class PurgeAuditLogJob {
    * scheduler itself is the caller's to start.
    */
   public void schedule(Scheduler scheduler) {
-    if (retentionDays == 0) {
+    if (retentionDays.getAsInt() == 0) {
       scheduler.remove(SCHEDULE);
     } else {
       scheduler.define(SCHEDULE, PURGE, "{}", Duration.ofDays(1));
@@ -73,10 +87,11 @@ public final class PurgeAuditLogJob {
   }
 
   private String run(Job job) {
-    if (retentionDays == 0) {
+    int days = retentionDays.getAsInt();
+    if (days == 0) {
       return json.createObjectNode().put("skipped", "audit.retention-days is 0").toString();
     }
-    Instant cutoff = clock.instant().minus(Duration.ofDays(retentionDays));
+    Instant cutoff = clock.instant().minus(Duration.ofDays(days));
     long deleted = purgeBefore(cutoff);
     return json.createObjectNode().put("deleted", deleted).toString();
   }
@@ -141,7 +156,7 @@ public final class PurgeAuditLogJob {
         .withDetail(Map.of(
             "deleted", Long.toString(total),
             "before", cutoff.toString(),
-            "retentionDays", Integer.toString(retentionDays))));
+            "retentionDays", Integer.toString(retentionDays.getAsInt()))));
     return total;
   }
 }

@@ -1,5 +1,6 @@
 package dev.berth.auth;
 
+import dev.berth.settings.SystemSettings;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.EnumSet;
@@ -14,12 +15,12 @@ import java.util.Set;
  */
 public final class AccessController {
   private final ProjectDao projects;
-  private final boolean usersCreateProjects;
+  private final SystemSettings settings;
 
-  /** @param usersCreateProjects whether every user may create projects (else admins only) */
-  public AccessController(ProjectDao projects, boolean usersCreateProjects) {
+  /** @param settings says whether every user may create projects (else admins only) */
+  public AccessController(ProjectDao projects, SystemSettings settings) {
     this.projects = projects;
-    this.usersCreateProjects = usersCreateProjects;
+    this.settings = settings;
   }
 
   /**
@@ -30,7 +31,7 @@ public final class AccessController {
       throws SQLException {
     Optional<ProjectDao.ProjectRow> row = projects.find(c, project);
     if (row.isEmpty()) {
-      return mayCreateProjects(principal)
+      return mayCreateProjects(c, principal)
           ? EnumSet.of(Action.PUSH, Action.CREATE_REPOSITORY, Action.PULL)
           : EnumSet.noneOf(Action.class);
     }
@@ -55,8 +56,14 @@ public final class AccessController {
 
   /** Whether the principal may create a project (by pushing into it, or through the API). */
   public boolean mayCreateProjects(Principal principal) {
+    return principal instanceof Principal.User
+        && settings.database().read(c -> mayCreateProjects(c, principal));
+  }
+
+  /** The same, on a connection (the setting is read from the database: it may change at runtime). */
+  public boolean mayCreateProjects(Connection c, Principal principal) throws SQLException {
     return switch (principal) {
-      case Principal.User user -> user.admin() || usersCreateProjects;
+      case Principal.User user -> user.admin() || settings.usersCreateProjects(c);
       case Principal.Robot robot -> false;
       case Principal.Anonymous anonymous -> false;
     };

@@ -157,6 +157,21 @@ public final class Authenticator {
    */
   public Optional<Principal> authenticate(
       Credentials credentials, String address, String userAgent) {
+    return authenticate(credentials, address, userAgent, Map.of());
+  }
+
+  /**
+   * The same, for a login that is audited whether or not the password was verified a moment ago
+   * (a browser session's login, {@link SessionService}); {@code detail} goes into the audit
+   * record of the success or failure.
+   */
+  Optional<Principal> login(
+      Credentials credentials, String address, String userAgent, Map<String, String> detail) {
+    return authenticate(credentials, address, userAgent, detail);
+  }
+
+  private Optional<Principal> authenticate(
+      Credentials credentials, String address, String userAgent, Map<String, String> detail) {
     throttle.beforeAttempt(credentials.username(), address);
     boolean[] fresh = new boolean[1];
     Optional<Principal> principal = check(credentials, fresh);
@@ -168,12 +183,12 @@ public final class Authenticator {
     if (principal.isPresent()) {
       throttle.succeeded(credentials.username(), address);
       // A login is a verification of the password; requests that reuse a remembered one are not.
-      if (fresh[0]) {
-        audit.record(actor.event(AuditAction.LOGIN, AuditOutcome.SUCCESS));
+      if (fresh[0] || !detail.isEmpty()) {
+        audit.record(actor.event(AuditAction.LOGIN, AuditOutcome.SUCCESS, detail));
       }
     } else {
       throttle.failed(credentials.username(), address);
-      audit.record(actor.event(AuditAction.LOGIN, AuditOutcome.FAILURE));
+      audit.record(actor.event(AuditAction.LOGIN, AuditOutcome.FAILURE, detail));
     }
     return principal;
   }

@@ -129,7 +129,7 @@ public final class OidcHandler {
       exchange.setHeader("Allow", "POST");
       throw new RegistryException(ErrorCode.UNSUPPORTED, "use POST");
     }
-    RegistryAccess.Caller caller = access.caller(exchange);
+    RegistryAccess.Caller caller = access.managementCaller(exchange);
     caller.requireAuthenticated(exchange);
     if (!(caller.principal() instanceof Principal.User user) || !user.name().equals(name)) {
       throw new RegistryException(
@@ -148,13 +148,18 @@ public final class OidcHandler {
   }
 
   static String cookieValue(String header) {
+    return cookieValue(header, COOKIE);
+  }
+
+  /** The first value of the named cookie in a {@code Cookie} header, or null. */
+  static String cookieValue(String header, String name) {
     if (header == null) {
       return null;
     }
     for (String part : header.split(";")) {
       String trimmed = part.trim();
-      if (trimmed.startsWith(COOKIE + "=")) {
-        String value = trimmed.substring(COOKIE.length() + 1);
+      if (trimmed.startsWith(name + "=")) {
+        String value = trimmed.substring(name.length() + 1);
         // RFC 6265 allows a quoted value (Java's own cookie manager sends one).
         return value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")
             ? value.substring(1, value.length() - 1)

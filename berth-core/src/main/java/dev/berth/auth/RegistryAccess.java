@@ -39,6 +39,8 @@ public final class RegistryAccess {
   private final ProjectDao projects;
   private final String externalUrl;
   private final AuditLog audit;
+  /** Browser sessions, accepted by {@link #managementCaller} only; null when access is off. */
+  private final SessionService sessions;
 
   public RegistryAccess(
       boolean enabled,
@@ -48,8 +50,10 @@ public final class RegistryAccess {
       TokenService tokens,
       ProjectDao projects,
       String externalUrl,
-      AuditLog audit) {
+      AuditLog audit,
+      SessionService sessions) {
     this.audit = audit;
+    this.sessions = sessions;
     this.enabled = enabled;
     this.database = database;
     this.authenticator = authenticator;
@@ -61,11 +65,55 @@ public final class RegistryAccess {
 
   /** Access off ({@code auth.enabled: false}): everyone may do everything. */
   public static RegistryAccess disabled() {
-    return new RegistryAccess(false, null, null, null, null, null, "", null);
+    return new RegistryAccess(false, null, null, null, null, null, "", null, null);
   }
 
   public boolean enabled() {
     return enabled;
+  }
+
+  /**
+   * Who is calling the management API ({@code /api/v1}): Basic or bearer credentials as {@link
+   * #caller}, else the user of a valid browser session cookie ({@value SessionService#COOKIE}),
+   * else anonymous. A request authenticated by the cookie that may change state (any method but
+   * GET, HEAD and OPTIONS) must carry the session's CSRF token in {@value #CSRF_HEADER}, else 403:
+   * a browser sends the cookie with requests other sites make it send, but only a page of ours
+   * can read the token. Credentials in {@code Authorization} take precedence and need no token.
+   *
+   * <p>Only this method reads the cookie: {@code /v2} and the token endpoint call {@link #caller},
+   * so a page elsewhere cannot drive the registry with a user's cookie.
+   */
+  public Caller managementCaller(Exchange exchange) {
+    String header = exchange.header("Authorization");
+    if (!enabled || sessions == null || (header != null && !header.isBlank())) {
+      return caller(exchange);
+    }
+    Optional<SessionService.Session> session = sessions.find(sessionId(exchange));
+    if (session.isEmpty()) {
+      return new Caller(Principal.ANONYMOUS, null);
+    }
+    if (!safe(exchange.method()) && !session.get().csrfMatches(exchange.header(CSRF_HEADER))) {
+      throw new RegistryException(
+          ErrorCode.DENIED,
+          "missing or wrong " + CSRF_HEADER + " header: a request authenticated by the session"
+              + " cookie that changes something must carry the session's CSRF token (from POST or"
+              + " GET /api/v1/session)");
+    }
+    return new Caller(session.get().principal(), null);
+  }
+
+  /** The header that carries the session's CSRF token. */
+  public static final String CSRF_HEADER = "X-CSRF-Token";
+
+  /** Methods that change nothing, and so need no CSRF token. */
+  static boolean safe(String method) {
+    return method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS");
+  }
+
+  /** The session id in the request's {@value SessionService#COOKIE} cookie, or null. */
+  public static String sessionId(Exchange exchange) {
+    return OidcHandler.cookieValue(
+        String.join("; ", exchange.headers("Cookie")), SessionService.COOKIE);
   }
 
   /** Who is calling; 401 for bad credentials. Anonymous when none are sent or access is off. */

@@ -94,10 +94,15 @@ public record BerthConfig(
    * or checked ({@code HEAD}/{@code GET}) in a repository stays linked there waiting for a
    * manifest that lists it (decision 012); {@code schedule}: {@code off}, {@code @hourly}, {@code
    * @daily} or an interval such as {@code 6h}; {@code delete-untagged}: whether scheduled runs
-   * also delete untagged manifests.
+   * also delete untagged manifests; {@code busy-share}: the share of time in percent (1–100) a
+   * run may take while its node serves registry requests (decision 016; 100: never gives way).
    */
   public record GcConfig(
-      Duration gracePeriod, Duration linkHold, String schedule, boolean deleteUntagged) {}
+      Duration gracePeriod,
+      Duration linkHold,
+      String schedule,
+      boolean deleteUntagged,
+      int busyShare) {}
 
   /**
    * {@code auth}: identities and access control (issue 4). {@code enabled}: off only for
@@ -108,7 +113,9 @@ public record BerthConfig(
    * token-lifetime}: how long a token is valid; {@code token-service}: the service name clients
    * ask tokens for and tokens are issued to; {@code provider}: where people's identities come
    * from, {@code database}, {@code ldap} or {@code oidc} (the local {@code admin} works with
-   * each).
+   * each); {@code session-idle-timeout}: a browser session of the management API unused this
+   * long ends (changeable at runtime, {@code /api/v1/system/settings}); {@code session-max-age}:
+   * a session ends this long after login whatever its use.
    */
   public record AuthConfig(
       boolean enabled,
@@ -118,7 +125,9 @@ public record BerthConfig(
       String tokenService,
       String provider,
       LdapConfig ldap,
-      OidcConfig oidc) {}
+      OidcConfig oidc,
+      Duration sessionIdleTimeout,
+      Duration sessionMaxAge) {}
 
   /**
    * {@code auth.ldap}: an LDAP directory or Active Directory (decision 014). {@code url}: {@code
@@ -161,13 +170,15 @@ public record BerthConfig(
    * than this are purged daily (0: kept forever); {@code checkpoint-key}: the HMAC key that signs
    * the chain's checkpoints (empty: generated into {@code <data-dir>/audit-checkpoint.key}; nodes
    * sharing PostgreSQL must set the same one); {@code checkpoint-interval}: records between
-   * signed checkpoints; {@code pull-batch-size}: pull records queued at most, written one batch
-   * per transaction (a crash loses at most this many).
+   * signed checkpoints; {@code pulls}: whether manifest pulls are recorded (Harbor lets an
+   * operator leave pull events out too); {@code pull-batch-size}: pull records queued at most,
+   * written one batch per transaction (a crash loses at most this many).
    */
   public record AuditConfig(
       int retentionDays,
       String checkpointKey,
       int checkpointInterval,
+      boolean pulls,
       int pullBatchSize,
       SyslogConfig syslog) {}
 
@@ -200,7 +211,7 @@ public record BerthConfig(
                 "", "us-east-1", "", "", "", "", false, false, true, Duration.ofMinutes(20))),
         new MetadataConfig("", "", "", 16),
         new UploadsConfig(Duration.ofHours(24), 0),
-        new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false),
+        new GcConfig(Duration.ofHours(1), Duration.ofHours(1), "off", false, 10),
         new AuthConfig(
             true,
             true,
@@ -211,9 +222,16 @@ public record BerthConfig(
             new LdapConfig(
                 "", "", "", "", "(uid={0})", "", "(member={0})", "cn", "", Duration.ofSeconds(5)),
             new OidcConfig(
-                "", "", "", "openid profile email groups", "preferred_username", "groups", "")),
+                "", "", "", "openid profile email groups", "preferred_username", "groups", ""),
+            Duration.ofMinutes(30),
+            Duration.ofHours(12)),
         new AuditConfig(
-            0, "", 1000, 10_000, new SyslogConfig(false, "udp", "", 514, "local0", "berth", "")),
+            0,
+            "",
+            1000,
+            true,
+            10_000,
+            new SyslogConfig(false, "udp", "", 514, "local0", "berth", "")),
         new LogConfig("info", "plain", true));
   }
 

@@ -212,6 +212,10 @@ public final class ConfigLoader {
     require(!c.gc().gracePeriod().isNegative(), "gc.grace-period", "must not be negative");
     require(!c.gc().linkHold().isNegative(), "gc.link-hold", "must not be negative");
     require(
+        c.gc().busyShare() >= 1 && c.gc().busyShare() <= 100,
+        "gc.busy-share",
+        "must be a percentage from 1 to 100, got " + c.gc().busyShare());
+    require(
         c.auth().tokenLifetime().compareTo(java.time.Duration.ofSeconds(60)) >= 0
             && c.auth().tokenLifetime().compareTo(java.time.Duration.ofHours(24)) <= 0,
         "auth.token-lifetime",
@@ -220,6 +224,16 @@ public final class ConfigLoader {
         c.auth().tokenService().matches("[A-Za-z0-9._:-]{1,100}"),
         "auth.token-service",
         "must be 1-100 letters, digits or . _ : -");
+    require(
+        c.auth().sessionIdleTimeout().compareTo(Duration.ofSeconds(1)) >= 0
+            && c.auth().sessionIdleTimeout().compareTo(Duration.ofDays(7)) <= 0,
+        "auth.session-idle-timeout",
+        "must be between 1s and 7d");
+    require(
+        c.auth().sessionMaxAge().compareTo(Duration.ofSeconds(1)) >= 0
+            && c.auth().sessionMaxAge().compareTo(Duration.ofDays(30)) <= 0,
+        "auth.session-max-age",
+        "must be between 1s and 30d");
     validateProvider(c.auth());
     require(
         isSchedule(c.gc().schedule()),
@@ -454,7 +468,8 @@ public final class ConfigLoader {
     return total;
   }
 
-  static String format(Duration duration) {
+  /** A duration in the shortest form {@link #parseDuration} reads back ({@code 30m}). */
+  public static String formatDuration(Duration duration) {
     long millis = duration.toMillis();
     if (millis % 86_400_000 == 0 && millis > 0) {
       return millis / 86_400_000 + "d";

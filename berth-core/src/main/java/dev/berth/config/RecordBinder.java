@@ -29,7 +29,7 @@ final class RecordBinder {
       if (value instanceof Record nested) {
         tree.put(key, toTree(nested));
       } else if (value instanceof Duration duration) {
-        tree.put(key, ConfigLoader.format(duration));
+        tree.put(key, ConfigLoader.formatDuration(duration));
       } else {
         tree.put(key, value);
       }

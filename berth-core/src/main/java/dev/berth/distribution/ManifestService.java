@@ -46,6 +46,7 @@ public final class ManifestService {
   private final ManifestParser parser;
   private final ObjectMapper json;
   private final AuditLog audit;
+  private final boolean recordPulls;
 
   /** @param audit where pushes, deletes (in their transaction) and pulls (batched) are recorded */
   public ManifestService(
@@ -57,7 +58,22 @@ public final class ManifestService {
       ManifestParser parser,
       ObjectMapper json,
       AuditLog audit) {
+    this(database, repositories, blobs, manifests, tags, parser, json, audit, true);
+  }
+
+  /** @param recordPulls whether {@link #recordPull} records ({@code audit.pulls}) */
+  public ManifestService(
+      Database database,
+      RepositoryDao repositories,
+      BlobDao blobs,
+      ManifestDao manifests,
+      TagDao tags,
+      ManifestParser parser,
+      ObjectMapper json,
+      AuditLog audit,
+      boolean recordPulls) {
     this.audit = audit;
+    this.recordPulls = recordPulls;
     this.database = database;
     this.repositories = repositories;
     this.blobs = blobs;
@@ -191,9 +207,15 @@ public final class ManifestService {
     });
   }
 
-  /** Records a pull off the request path (batched; a crash loses at most one batch). */
+  /**
+   * Records a pull off the request path (batched; a crash loses at most one batch), unless
+   * {@code audit.pulls} is off.
+   */
   public void recordPull(
       RepositoryName repository, Reference reference, Digest digest, AuditActor actor) {
+    if (!recordPulls) {
+      return;
+    }
     audit.recordAsync(actor.event(
         AuditAction.MANIFEST_PULL,
         AuditOutcome.SUCCESS,

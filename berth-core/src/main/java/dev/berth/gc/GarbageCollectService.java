@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.audit.AuditEvent;
 import dev.berth.audit.AuditLog;
 import dev.berth.distribution.UploadService;
+import dev.berth.jobs.Pacer;
 import dev.berth.metadata.Database;
 import dev.berth.metadata.UploadDao;
 import dev.berth.metadata.UploadSession;
@@ -90,7 +91,9 @@ public final class GarbageCollectService {
   private final Duration linkHold;
   private final Duration uploadExpiry;
   private final Clock clock;
+  private final Pacer pacer;
 
+  /** A collector that never gives way to requests ({@link Pacer#UNPACED}). */
   public GarbageCollectService(
       Database database,
       BlobStore store,
@@ -101,6 +104,31 @@ public final class GarbageCollectService {
       Duration linkHold,
       Duration uploadExpiry,
       Clock clock) {
+    this(
+        database,
+        store,
+        uploads,
+        dao,
+        json,
+        gracePeriod,
+        linkHold,
+        uploadExpiry,
+        clock,
+        Pacer.UNPACED);
+  }
+
+  /** @param pacer keeps runs behind client requests while this node serves them (decision 016) */
+  public GarbageCollectService(
+      Database database,
+      BlobStore store,
+      UploadDao uploads,
+      GarbageCollectDao dao,
+      ObjectMapper json,
+      Duration gracePeriod,
+      Duration linkHold,
+      Duration uploadExpiry,
+      Clock clock,
+      Pacer pacer) {
     this.database = database;
     this.store = store;
     this.uploads = uploads;
@@ -110,6 +138,7 @@ public final class GarbageCollectService {
     this.linkHold = linkHold;
     this.uploadExpiry = uploadExpiry;
     this.clock = clock;
+    this.pacer = pacer;
   }
 
   /** Records a new run as running and returns its id; {@link #collect} executes it. */
@@ -244,16 +273,19 @@ public final class GarbageCollectService {
 
   private void collectUploads(long idleBefore, Report report) throws IOException {
     List<UploadSession> expired =
-        database.read(c -> uploads.idleSince(c, idleBefore, Integer.MAX_VALUE));
+        pacer.paced(() -> database.read(c -> uploads.idleSince(c, idleBefore, Integer.MAX_VALUE)));
     for (UploadSession session : expired) {
       try {
-        long size = store.uploadSize(session.id());
-        if (!report.dryRun) {
-          // Row first: no chunk can start on the session after that; bytes a chunk in flight
-          // still writes are an orphan for the next run.
-          database.write(c -> uploads.delete(c, session.id()));
-          store.deleteUpload(session.id());
-        }
+        long size = pacer.paced(() -> {
+          long bytes = store.uploadSize(session.id());
+          if (!report.dryRun) {
+            // Row first: no chunk can start on the session after that; bytes a chunk in flight
+            // still writes are an orphan for the next run.
+            database.write(c -> uploads.delete(c, session.id()));
+            store.deleteUpload(session.id());
+          }
+          return bytes;
+        });
         report.upload(session.id(), size);
       } catch (IOException | RuntimeException e) {
         report.error(e);
@@ -269,8 +301,8 @@ public final class GarbageCollectService {
    */
   private void abortIncompleteWrites(long startedBefore, Report report) {
     try {
-      List<String> writes =
-          store.driver().abortIncompleteWrites(Instant.ofEpochMilli(startedBefore), report.dryRun);
+      List<String> writes = pacer.paced(() ->
+          store.driver().abortIncompleteWrites(Instant.ofEpochMilli(startedBefore), report.dryRun));
       report.incompleteWrites.addAll(writes);
       if (!writes.isEmpty()) {
         log.info(
@@ -286,7 +318,7 @@ public final class GarbageCollectService {
 
   private void pruneLinks(long releasedBefore, long heldBefore, Report report) {
     List<GarbageCollectDao.LinkCandidate> candidates =
-        database.read(c -> dao.prunableLinks(c, releasedBefore, heldBefore));
+        pacer.paced(() -> database.read(c -> dao.prunableLinks(c, releasedBefore, heldBefore)));
     if (report.dryRun) {
       candidates.forEach(link -> report.link(link.repository() + "@" + link.digest()));
       return;
@@ -301,9 +333,10 @@ public final class GarbageCollectService {
 
   private void collectBlobs(long unreferencedBefore, long heldBefore, Report report) {
     // A dry run has pruned nothing, so it asks which blobs pruning would leave unreferenced.
-    List<GarbageCollectDao.BlobCandidate> candidates = database.read(c -> report.dryRun
-        ? dao.blobCandidatesAfterPruning(c, unreferencedBefore, unreferencedBefore, heldBefore)
-        : dao.blobCandidates(c, unreferencedBefore));
+    List<GarbageCollectDao.BlobCandidate> candidates =
+        pacer.paced(() -> database.read(c -> report.dryRun
+            ? dao.blobCandidatesAfterPruning(c, unreferencedBefore, unreferencedBefore, heldBefore)
+            : dao.blobCandidates(c, unreferencedBefore)));
     if (report.dryRun) {
       candidates.forEach(candidate -> report.blob(candidate.digest(), candidate.size()));
       return;
@@ -332,18 +365,30 @@ public final class GarbageCollectService {
    * Works through the items {@value #PARALLELISM} at a time on virtual threads. Each item keeps
    * its own sequence (its lock, claim, bytes, row: decision 008); running several at once lets
    * the database commit their transactions together (decision 006) and overlaps the storage
-   * round trips, instead of paying one commit and one delete after another.
+   * round trips, instead of paying one commit and one delete after another. While the node
+   * serves requests, the items go one at a time, each followed by the pacer's rest (decision
+   * 016): the items in flight finish first, then the next runs alone.
    */
   private <T> void inParallel(List<T> items, Report report, Item<T> work) {
     Semaphore permits = new Semaphore(PARALLELISM);
     try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
       for (T item : items) {
+        if (pacer.busy()) {
+          permits.acquireUninterruptibly(PARALLELISM);
+          try {
+            pacer.paced(() -> {
+              collectOne(item, report, work);
+              return null;
+            });
+          } finally {
+            permits.release(PARALLELISM);
+          }
+          continue;
+        }
         permits.acquireUninterruptibly();
         threads.execute(() -> {
           try {
-            work.collect(item);
-          } catch (IOException | RuntimeException e) {
-            report.error(e);
+            collectOne(item, report, work);
           } finally {
             permits.release();
           }
@@ -352,9 +397,17 @@ public final class GarbageCollectService {
     }
   }
 
+  private static <T> void collectOne(T item, Report report, Item<T> work) {
+    try {
+      work.collect(item);
+    } catch (IOException | RuntimeException e) {
+      report.error(e);
+    }
+  }
+
   private void collectOrphans(long idleBefore, Report report) throws IOException {
-    List<String> keys = store.listBlobKeys();
-    Set<String> known = database.read(dao::allDigests);
+    List<String> keys = pacer.paced(store::listBlobKeys);
+    Set<String> known = pacer.paced(() -> database.read(dao::allDigests));
     for (String key : keys) {
       Optional<Digest> parsed = BlobStore.digestOfKey(key);
       if (parsed.isEmpty() || known.contains(parsed.get().toString())) {
@@ -369,14 +422,14 @@ public final class GarbageCollectService {
           }
           continue;
         }
-        long freed = database.withDigestLock(digest, () -> {
+        long freed = pacer.paced(() -> database.withDigestLock(digest, () -> {
           // Under the lock no upload is between its move and its row: no row is final.
           if (database.read(c -> dao.state(c, digest)).isPresent()) {
             return -1L;
           }
           OptionalLong size = store.stat(digest);
           return size.isPresent() && store.delete(digest) ? size.getAsLong() : -1L;
-        });
+        }));
         if (freed >= 0) {
           report.orphan(key, freed);
         }
@@ -384,18 +437,23 @@ public final class GarbageCollectService {
         report.error(e);
       }
     }
-    List<String> ids = store.listUploadIds();
-    Set<String> sessions = database.read(dao::allUploadIds);
+    List<String> ids = pacer.paced(store::listUploadIds);
+    Set<String> sessions = pacer.paced(() -> database.read(dao::allUploadIds));
     for (String id : ids) {
       try {
-        if (!isAbandonedUpload(id, sessions, idleBefore)) {
-          continue;
+        long size = pacer.paced(() -> {
+          if (!isAbandonedUpload(id, sessions, idleBefore)) {
+            return -1L;
+          }
+          long bytes = store.uploadSize(id);
+          if (!report.dryRun) {
+            store.deleteUpload(id);
+          }
+          return bytes;
+        });
+        if (size >= 0) {
+          report.orphan(BlobStore.uploadKey(id), size);
         }
-        long size = store.uploadSize(id);
-        if (!report.dryRun) {
-          store.deleteUpload(id);
-        }
-        report.orphan(BlobStore.uploadKey(id), size);
       } catch (IOException | RuntimeException e) {
         report.error(e);
       }
@@ -426,7 +484,7 @@ public final class GarbageCollectService {
   /** @param projects the projects to clean, or null for all */
   private void collectManifests(long createdBefore, Set<String> projects, Report report) {
     List<GarbageCollectDao.ManifestCandidate> candidates =
-        database.read(c -> dao.untaggedManifests(c, createdBefore));
+        pacer.paced(() -> database.read(c -> dao.untaggedManifests(c, createdBefore)));
     for (GarbageCollectDao.ManifestCandidate candidate : candidates) {
       if (projects != null
           && !projects.contains(RepositoryName.of(candidate.repository()).project())) {
@@ -434,7 +492,8 @@ public final class GarbageCollectService {
       }
       try {
         boolean deleted = report.dryRun
-            || database.write(c -> dao.deleteUntaggedManifest(c, candidate.id(), createdBefore));
+            || pacer.paced(() ->
+                database.write(c -> dao.deleteUntaggedManifest(c, candidate.id(), createdBefore)));
         if (deleted) {
           report.manifests.add(candidate.repository() + "@" + candidate.digest());
         }

@@ -63,6 +63,11 @@ public final class Exchange {
     return request.getHeaders().get(name);
   }
 
+  /** Every value of a request header, in order (HTTP/2 clients send one Cookie field per cookie). */
+  public java.util.List<String> headers(String name) {
+    return request.getHeaders().getValuesList(name);
+  }
+
   /** The first value of a query parameter, or null. */
   public String query(String name) {
     if (query == null) {

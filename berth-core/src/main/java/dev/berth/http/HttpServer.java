@@ -60,6 +60,8 @@ public final class HttpServer implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
   private volatile boolean stopping;
+  private String activityPrefix;
+  private RequestActivity activity;
 
   public HttpServer(Settings settings, ErrorResponses errors, BooleanSupplier ready) {
     this.settings = settings;
@@ -124,6 +126,13 @@ public final class HttpServer implements AutoCloseable {
     return this;
   }
 
+  /** Counts requests whose path starts with {@code prefix} in {@code activity} (decision 016). */
+  public HttpServer trackActivity(String prefix, RequestActivity activity) {
+    this.activityPrefix = prefix;
+    this.activity = activity;
+    return this;
+  }
+
   public void start() throws Exception {
     server.start();
   }
@@ -153,12 +162,21 @@ public final class HttpServer implements AutoCloseable {
     public boolean handle(Request request, Response response, Callback callback) {
       long started = System.nanoTime();
       Exchange exchange = new Exchange(request, response);
+      RequestActivity tracked =
+          activity != null && exchange.path().startsWith(activityPrefix) ? activity : null;
+      if (tracked != null) {
+        tracked.started();
+      }
       Throwable failure = null;
       try {
         dispatch(exchange);
       } catch (Throwable t) {
         failure = t;
         errors.send(exchange, t);
+      } finally {
+        if (tracked != null) {
+          tracked.ended();
+        }
       }
       if (settings.accessLog()) {
         log(exchange, started, failure);

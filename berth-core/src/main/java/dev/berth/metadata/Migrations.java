@@ -36,7 +36,9 @@ final class Migrations {
       new Migration(6, "listings", "/db/migration/common/V6__listings.sql"),
       new Migration(7, "audit log", "/db/migration/common/V7__audit_log.sql"),
       new Migration(8, "external identities", "/db/migration/common/V8__external_identities.sql"),
-      new Migration(9, "upload claims", "/db/migration/common/V9__upload_claims.sql"));
+      new Migration(9, "upload claims", "/db/migration/common/V9__upload_claims.sql"),
+      new Migration(
+          10, "sessions and settings", "/db/migration/common/V10__sessions_and_settings.sql"));
 
   private final Database database;
 

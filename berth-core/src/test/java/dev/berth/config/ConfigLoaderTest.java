@@ -198,6 +198,9 @@ class ConfigLoaderTest {
         "gc:\\n  schedule: every day | gc.schedule",
         "gc:\\n  schedule: 0s | gc.schedule",
         "gc:\\n  delete-untagged: sometimes | gc.delete-untagged",
+        "gc:\\n  busy-share: 0 | gc.busy-share",
+        "gc:\\n  busy-share: 101 | gc.busy-share",
+        "gc:\\n  busy-share: half | gc.busy-share",
         "log:\\n  level: loud | log.level",
         "log:\\n  format: xml | log.format",
         "data-dir: '' | data-dir"
@@ -281,6 +284,7 @@ class ConfigLoaderTest {
     assertThat(defaults.gracePeriod()).isEqualTo(Duration.ofHours(1));
     assertThat(defaults.schedule()).isEqualTo("off");
     assertThat(defaults.deleteUntagged()).isFalse();
+    assertThat(defaults.busyShare()).isEqualTo(10);
 
     BerthConfig.GcConfig set = loader
         .load(
@@ -291,12 +295,15 @@ class ConfigLoaderTest {
                 "BERTH_GC_SCHEDULE",
                 "@daily",
                 "BERTH_GC_DELETE_UNTAGGED",
-                "true"),
+                "true",
+                "BERTH_GC_BUSY_SHARE",
+                "100"),
             Map.of())
         .gc();
     assertThat(set.gracePeriod()).isZero();
     assertThat(set.schedule()).isEqualTo("@daily");
     assertThat(set.deleteUntagged()).isTrue();
+    assertThat(set.busyShare()).isEqualTo(100);
     assertThat(
             loader.load(null, Map.of("BERTH_GC_SCHEDULE", "6h"), Map.of()).gc().schedule())
         .isEqualTo("6h");

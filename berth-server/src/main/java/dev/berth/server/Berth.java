@@ -21,8 +21,11 @@ import dev.berth.auth.OidcHandler;
 import dev.berth.auth.OidcLogin;
 import dev.berth.auth.PasswordHasher;
 import dev.berth.auth.ProjectDao;
+import dev.berth.auth.PurgeSessionsJob;
 import dev.berth.auth.RegistryAccess;
 import dev.berth.auth.RobotDao;
+import dev.berth.auth.SessionHandler;
+import dev.berth.auth.SessionService;
 import dev.berth.auth.TokenHandler;
 import dev.berth.auth.TokenService;
 import dev.berth.auth.UserDao;
@@ -39,6 +42,8 @@ import dev.berth.gc.GarbageCollectJob;
 import dev.berth.gc.GarbageCollectService;
 import dev.berth.http.ErrorResponses;
 import dev.berth.http.HttpServer;
+import dev.berth.http.RequestActivity;
+import dev.berth.jobs.Pacer;
 import dev.berth.jobs.Scheduler;
 import dev.berth.jobs.Task;
 import dev.berth.jobs.Worker;
@@ -52,6 +57,8 @@ import dev.berth.metadata.UploadDao;
 import dev.berth.metadata.UsageDao;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
+import dev.berth.settings.Setting;
+import dev.berth.settings.SystemSettings;
 import dev.berth.storage.BlobDriver;
 import dev.berth.storage.BlobStore;
 import dev.berth.storage.fs.FsBlobDriver;
@@ -110,6 +117,12 @@ public final class Berth implements AutoCloseable {
   }
 
   /**
+   * How long after the last registry request the node still counts as busy, so that background
+   * work does not spring back to full width between a client's requests (decision 016).
+   */
+  static final Duration ACTIVITY_QUIET_PERIOD = Duration.ofMillis(250);
+
+  /**
    * The worker's settings: a collection holds its job for 30 s between heartbeats; two loops, so
    * that a schedule firing during a long collection is answered (skipped) at once rather than
    * queued behind it; a stop lets a running collection finish for 5 s, after which its job is
@@ -143,6 +156,7 @@ public final class Berth implements AutoCloseable {
     CompletableFuture<TokenHandler> tokens = new CompletableFuture<>();
     CompletableFuture<AuditHandler> auditApi = new CompletableFuture<>();
     CompletableFuture<OidcHandler> oidc = new CompletableFuture<>();
+    CompletableFuture<SessionHandler> sessionApi = new CompletableFuture<>();
     BlobDriver driver = null;
     HttpServer http = null;
     Database database = null;
@@ -171,6 +185,8 @@ public final class Berth implements AutoCloseable {
               config.server().shutdownTimeout()),
           new ErrorResponses(),
           () -> registry.isDone() && opening.join().isHealthy() && storageReachable(storage));
+      RequestActivity activity = new RequestActivity(ACTIVITY_QUIET_PERIOD);
+      http.trackActivity("/v2", activity);
       http.route("/v2", exchange -> registry.join().handle(exchange));
       ApiDocsHandler docs = new ApiDocsHandler();
       http.route(ApiDocsHandler.SPEC, docs::handle);
@@ -178,7 +194,14 @@ public final class Berth implements AutoCloseable {
       http.route(AuditHandler.PATH, exchange -> auditApi.join().handle(exchange));
       http.route(OidcHandler.PREFIX, exchange -> oidc(oidc).handle(exchange));
       http.route("/api/v1", exchange -> {
-        if (OidcHandler.isCliSecret(exchange.path())) {
+        if (SessionHandler.serves(exchange.path())) {
+          SessionHandler handler = sessionApi.join();
+          if (handler == null) {
+            throw new RegistryException(
+                ErrorCode.NOT_FOUND, "no browser sessions: auth.enabled is false");
+          }
+          handler.handle(exchange);
+        } else if (OidcHandler.isCliSecret(exchange.path())) {
           oidc(oidc).handle(exchange);
         } else {
           admin.join().handle(exchange);
@@ -198,25 +221,54 @@ public final class Berth implements AutoCloseable {
       BlobStore store = new BlobStore(driver);
       AuditKey auditKey = AuditKey.resolve(config.audit().checkpointKey(), dataDir);
       audit = auditLog(config, database, auditKey);
-      Access access = access(config, database, json.mapper(), environment, audit);
+      SystemSettings settings = new SystemSettings(
+          database,
+          audit,
+          new SystemSettings.Defaults(
+              config.auth().usersCreateProjects(),
+              config.audit().retentionDays(),
+              config.auth().sessionIdleTimeout()),
+          Clock.systemUTC());
+      Access access = access(config, database, json.mapper(), environment, audit, settings);
       tokens.complete(access.tokens());
       oidc.complete(access.oidc());
+      sessionApi.complete(access.sessionApi());
       registry.complete(registry(config, database, store, json, access.registry(), audit));
-      GarbageCollectService collector = garbageCollector(config, database, store, json.mapper());
+      GarbageCollectService collector = garbageCollector(
+          config,
+          database,
+          store,
+          json.mapper(),
+          new Pacer(activity, config.gc().busyShare()));
       SqlJobQueue queue = new SqlJobQueue(database, Clock.systemUTC());
       GarbageCollectJob gc = new GarbageCollectJob(collector, database, queue);
       PurgeAuditLogJob purge = new PurgeAuditLogJob(
-          database, audit, auditKey, config.audit().retentionDays(), Clock.systemUTC());
+          database, audit, auditKey, settings::auditRetentionDays, Clock.systemUTC());
+      PurgeSessionsJob sessionPurge =
+          access.sessions() == null ? null : new PurgeSessionsJob(access.sessions());
       String nodeId = nodeId(dataDir);
       // Read-only means nothing is deleted either: no worker, no schedule, the API refuses runs.
       if (!config.server().readOnly()) {
         gc.start(nodeId);
         Map<String, Task> tasks = new HashMap<>(gc.tasks());
         tasks.putAll(purge.tasks());
+        if (sessionPurge != null) {
+          tasks.putAll(sessionPurge.tasks());
+        }
         worker = new Worker(queue, nodeId, tasks, Clock.systemUTC(), WORKER);
         worker.start();
         scheduler = gcSchedule(config, database, queue, gc);
-        scheduler = auditSchedule(config, database, queue, purge, scheduler);
+        scheduler = auditSchedule(database, queue, purge, scheduler);
+        if (sessionPurge != null) {
+          sessionPurge.schedule(scheduler);
+        }
+        // The retention is a runtime setting: a change redefines (or removes) the daily purge.
+        Scheduler running = scheduler;
+        settings.onChange(setting -> {
+          if (setting == Setting.AUDIT_RETENTION_DAYS) {
+            purge.schedule(running);
+          }
+        });
       }
       syslog = syslogForwarder(config, database, nodeId);
       auditApi.complete(
@@ -237,7 +289,7 @@ public final class Berth implements AutoCloseable {
               new PasswordHasher(),
               json.mapper(),
               audit),
-          new AccessController(new ProjectDao(), config.auth().usersCreateProjects()),
+          new AccessController(new ProjectDao(), settings),
           new ManifestService(
               database,
               new RepositoryDao(),
@@ -247,7 +299,8 @@ public final class Berth implements AutoCloseable {
               json.manifests(),
               json.mapper(),
               audit),
-          audit));
+          audit,
+          settings));
       if (config.server().readOnly()) {
         log.warn("read-only mode: pushes and deletes are refused");
       }
@@ -264,6 +317,7 @@ public final class Berth implements AutoCloseable {
         audit.close();
       }
       oidc.completeExceptionally(e);
+      sessionApi.completeExceptionally(e);
       if (scheduler != null) {
         scheduler.close();
       }
@@ -326,24 +380,20 @@ public final class Berth implements AutoCloseable {
 
   /**
    * Defines (or, at {@code audit.retention-days: 0}, removes) the daily audit purge, on the GC
-   * schedule's scheduler or a new one; returns the running scheduler, or null when neither
-   * schedule is on.
+   * schedule's scheduler or a new one, and returns the running scheduler. It runs even when no
+   * schedule is on now: the retention and the session purge are defined on it, and the
+   * retention may be switched on at runtime ({@code /api/v1/system/settings}).
    */
   static Scheduler auditSchedule(
-      BerthConfig config,
-      Database database,
-      SqlJobQueue queue,
-      PurgeAuditLogJob purge,
-      Scheduler running) {
+      Database database, SqlJobQueue queue, PurgeAuditLogJob purge, Scheduler running) {
     Scheduler scheduler = running != null
         ? running
         : new Scheduler(database, queue, Clock.systemUTC(), Duration.ofSeconds(1));
     purge.schedule(scheduler);
-    if (running == null && config.audit().retentionDays() > 0) {
+    if (running == null) {
       scheduler.start();
-      return scheduler;
     }
-    return running;
+    return scheduler;
   }
 
   /** Syslog forwarding of the audit log when {@code audit.syslog.enabled}; null otherwise. */
@@ -401,7 +451,7 @@ public final class Berth implements AutoCloseable {
 
   /** Garbage collection over the registry's database and store (also for {@code berth gc --verify}). */
   static GarbageCollectService garbageCollector(
-      BerthConfig config, Database database, BlobStore store, ObjectMapper json) {
+      BerthConfig config, Database database, BlobStore store, ObjectMapper json, Pacer pacer) {
     return new GarbageCollectService(
         database,
         store,
@@ -411,7 +461,8 @@ public final class Berth implements AutoCloseable {
         config.gc().gracePeriod(),
         config.gc().linkHold(),
         config.uploads().expiry(),
-        Clock.systemUTC());
+        Clock.systemUTC(),
+        pacer);
   }
 
   static Database openDatabase(BerthConfig config) {
@@ -427,8 +478,16 @@ public final class Berth implements AutoCloseable {
     }
   }
 
-  /** Access control: the {@code /v2} gate, the token endpoint, and OIDC logins (or null). */
-  private record Access(RegistryAccess registry, TokenHandler tokens, OidcHandler oidc) {}
+  /**
+   * Access control: the {@code /v2} gate, the token endpoint, OIDC logins (or null), and browser
+   * sessions (null when access control is off).
+   */
+  private record Access(
+      RegistryAccess registry,
+      TokenHandler tokens,
+      OidcHandler oidc,
+      SessionService sessions,
+      SessionHandler sessionApi) {}
 
   private static OidcHandler oidc(CompletableFuture<OidcHandler> oidc) {
     OidcHandler handler = oidc.join();
@@ -444,14 +503,15 @@ public final class Berth implements AutoCloseable {
       Database database,
       ObjectMapper json,
       Map<String, String> environment,
-      AuditLog audit)
+      AuditLog audit,
+      SystemSettings settings)
       throws IOException {
     BerthConfig.AuthConfig auth = config.auth();
     if (!auth.enabled()) {
       log.warn("auth.enabled is false: anyone can push, pull and delete without credentials;"
           + " use this for throwaway local registries only");
       RegistryAccess open = RegistryAccess.disabled();
-      return new Access(open, null, null);
+      return new Access(open, null, null, null, null);
     }
     UserDao users = new UserDao();
     ProjectDao projects = new ProjectDao();
@@ -484,7 +544,9 @@ public final class Berth implements AutoCloseable {
         provider,
         provider == IdentityProvider.LDAP ? new LdapDirectory(auth.ldap()) : null,
         externalUsers);
-    AccessController controller = new AccessController(projects, auth.usersCreateProjects());
+    AccessController controller = new AccessController(projects, settings);
+    SessionService sessions = new SessionService(
+        database, authenticator, settings, auth.sessionMaxAge(), audit, Clock.systemUTC());
     RegistryAccess registry = new RegistryAccess(
         true,
         database,
@@ -493,7 +555,8 @@ public final class Berth implements AutoCloseable {
         tokenService,
         projects,
         config.server().externalUrl(),
-        audit);
+        audit,
+        sessions);
     OidcHandler oidc = null;
     if (provider == IdentityProvider.OIDC) {
       oidc = new OidcHandler(
@@ -513,7 +576,9 @@ public final class Berth implements AutoCloseable {
     return new Access(
         registry,
         new TokenHandler(database, authenticator, controller, tokenService, json, audit),
-        oidc);
+        oidc,
+        sessions,
+        new SessionHandler(sessions, registry, json, config.server().externalUrl()));
   }
 
   private static RegistryHandler registry(
@@ -530,7 +595,15 @@ public final class Berth implements AutoCloseable {
     UploadDao uploads = new UploadDao();
     return new RegistryHandler(
         new ManifestService(
-            database, repositories, blobs, manifests, tags, json.manifests(), json.mapper(), audit),
+            database,
+            repositories,
+            blobs,
+            manifests,
+            tags,
+            json.manifests(),
+            json.mapper(),
+            audit,
+            config.audit().pulls()),
         new BlobService(
             database,
             repositories,

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.config.BerthConfig;
 import dev.berth.config.ConfigLoader;
 import dev.berth.gc.GarbageCollectService;
+import dev.berth.jobs.Pacer;
 import dev.berth.metadata.Database;
 import dev.berth.storage.BlobDriver;
 import dev.berth.storage.BlobStore;
@@ -210,7 +211,7 @@ final class GarbageCollectCommand {
     try (Database database = Berth.openDatabase(config);
         BlobDriver driver = Berth.openDriver(config)) {
       GarbageCollectService service =
-          Berth.garbageCollector(config, database, new BlobStore(driver), JSON);
+          Berth.garbageCollector(config, database, new BlobStore(driver), JSON, Pacer.UNPACED);
       GarbageCollectService.Verification result = service.verify();
       for (String orphan : result.orphans()) {
         out.println("orphan (bytes without a row): " + orphan);

@@ -70,6 +70,14 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
     return new InProcessBerth(settings, null, Map.of("BERTH_ADMIN_PASSWORD", adminPassword));
   }
 
+  /** The same on a given data directory (kept afterwards), so a second server can reuse it. */
+  public static InProcessBerth withAuth(
+      String adminPassword, Map<String, String> overrides, Path dataDir) {
+    Map<String, String> settings = new HashMap<>(overrides);
+    settings.put("auth.enabled", "true");
+    return new InProcessBerth(settings, dataDir, Map.of("BERTH_ADMIN_PASSWORD", adminPassword));
+  }
+
   private InProcessBerth(
       Map<String, String> overrides, Path dataDir, Map<String, String> environment) {
     this.environment = environment;

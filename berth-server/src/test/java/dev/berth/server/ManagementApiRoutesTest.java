@@ -66,11 +66,9 @@ class ManagementApiRoutesTest {
   }
 
   @Test
-  void theDocumentDescribesExactlyTheServedOperationsAndTheSessionBranchOnes() {
-    Set<String> expected = new TreeSet<>(ManagementRoutes.IMPLEMENTED);
-    expected.addAll(ManagementRoutes.ADDED_BY_SESSION_BRANCH);
-
-    assertThat(ManagementRoutes.documented()).isEqualTo(expected);
+  void theDocumentDescribesExactlyTheServedOperations() {
+    assertThat(ManagementRoutes.documented())
+        .isEqualTo(new TreeSet<>(ManagementRoutes.IMPLEMENTED));
     assertThat(ManagementRoutes.IMPLEMENTED).doesNotHaveDuplicates();
   }
 
@@ -108,21 +106,6 @@ class ManagementApiRoutesTest {
       }
     }
     assertThat(wrong).isEmpty();
-  }
-
-  /**
-   * The session branch's operations are documented ahead of their code. Once they are routed this
-   * fails: move them to {@link ManagementRoutes#IMPLEMENTED} and empty the set.
-   */
-  @Test
-  void theSessionBranchOperationsAreNotRoutedYet() {
-    for (String operation : ManagementRoutes.ADDED_BY_SESSION_BRANCH) {
-      HttpResponse<byte[]> response = call(
-          ManagementRoutes.method(operation), concrete(ManagementRoutes.path(operation), false));
-      assertThat(routed(response))
-          .as("%s is routed now: move it to ManagementRoutes.IMPLEMENTED", operation)
-          .isFalse();
-    }
   }
 
   /** Not the router's "no route" 404 and not a 405. */

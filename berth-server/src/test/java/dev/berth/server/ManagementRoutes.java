@@ -14,8 +14,8 @@ import java.util.TreeSet;
 
 /**
  * The management API's routes in one place: what the handlers serve under {@code /api/v1}
- * (read off AdminHandler, IdentityHandler, RepositoryApiHandler, AuditHandler, OidcHandler and
- * ApiDocsHandler; the server has no route table to read), and the operations of the OpenAPI
+ * (read off AdminHandler, IdentityHandler, RepositoryApiHandler, SettingsHandler, AuditHandler,
+ * OidcHandler, SessionHandler and ApiDocsHandler; the server has no route table to read), and the operations of the OpenAPI
  * document. Each entry is {@code "METHOD /path/{parameter}"} as the document writes it.
  */
 final class ManagementRoutes {
@@ -62,14 +62,7 @@ final class ManagementRoutes {
       "PUT /api/v1/robots/{robot}/disabled",
       "GET /api/v1/audit-logs",
       "GET /api/v1/oidc/login",
-      "GET /api/v1/oidc/callback");
-
-  /**
-   * Operations the document describes that the cookie-session branch adds (browser sessions and
-   * system settings). Until that branch is merged they are not routed, and a test asserts that;
-   * whoever merges it moves these into {@link #IMPLEMENTED} and leaves this set empty.
-   */
-  static final Set<String> ADDED_BY_SESSION_BRANCH = Set.of(
+      "GET /api/v1/oidc/callback",
       "POST /api/v1/session",
       "GET /api/v1/session",
       "DELETE /api/v1/session",

@@ -10,6 +10,7 @@ import dev.berth.gc.GarbageCollectDao;
 import dev.berth.gc.GarbageCollectJob;
 import dev.berth.gc.GarbageCollectRun;
 import dev.berth.gc.GarbageCollectService;
+import dev.berth.jobs.Pacer;
 import dev.berth.jobs.Scheduler;
 import dev.berth.jobs.Worker;
 import dev.berth.jobs.sql.SqlJobQueue;
@@ -25,11 +26,15 @@ import dev.berth.oci.Digest;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.MediaType;
 import dev.berth.oci.RegistryException;
+import dev.berth.storage.BlobDriver;
 import dev.berth.storage.BlobStore;
 import dev.berth.storage.BlobWriter;
 import dev.berth.storage.memory.MemoryBlobDriver;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -153,6 +158,75 @@ public abstract class GarbageCollectContract {
     assertThat(store.stat(linked)).hasValue("linked".length());
     assertThat(state(listed)).isEqualTo(BlobState.LIVE);
     assertThat(store.stat(listed)).isPresent();
+  }
+
+  @Test
+  void aBusyNodeCollectsOneBlobAtATimeAndStillCollectsThemAll() throws IOException {
+    AtomicInteger deleting = new AtomicInteger();
+    AtomicInteger mostAtOnce = new AtomicInteger();
+    store = new BlobStore(countingDeletes(store.driver(), deleting, mostAtOnce));
+    AtomicBoolean busy = new AtomicBoolean(true);
+    GarbageCollectService paced = new GarbageCollectService(
+        database,
+        store,
+        uploads,
+        dao,
+        JSON,
+        Duration.ZERO,
+        Duration.ofHours(1),
+        Duration.ofHours(24),
+        Clock.systemUTC(),
+        new Pacer(busy::get, 50));
+    GarbageCollectService.Options options = new GarbageCollectService.Options(false, false);
+    List<Digest> first = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      first.add(storeBlob("busy " + i));
+    }
+
+    GarbageCollectRun whileBusy = paced.collect(paced.start(options, "test"), options);
+
+    assertThat(whileBusy.errors()).as("errors: %s", whileBusy.errorMessage()).isZero();
+    assertThat(whileBusy.blobsDeleted()).isEqualTo(40);
+    assertThat(mostAtOnce.get()).as("deletions at once while busy").isEqualTo(1);
+    for (Digest digest : first) {
+      assertThat(state(digest)).isNull();
+      assertThat(store.stat(digest)).isEmpty();
+    }
+
+    busy.set(false);
+    mostAtOnce.set(0);
+    for (int i = 0; i < 40; i++) {
+      storeBlob("idle " + i);
+    }
+    GarbageCollectRun whileIdle = paced.collect(paced.start(options, "test"), options);
+
+    assertThat(whileIdle.blobsDeleted()).isEqualTo(40);
+    assertThat(mostAtOnce.get()).as("deletions at once while idle").isGreaterThan(1);
+  }
+
+  /** {@code driver}, counting its {@code deleteWhole} calls in flight (each takes 5 ms). */
+  private static BlobDriver countingDeletes(
+      BlobDriver driver, AtomicInteger inFlight, AtomicInteger mostAtOnce) {
+    InvocationHandler handler = (proxy, method, args) -> {
+      boolean counted = method.getName().equals("deleteWhole");
+      if (counted) {
+        mostAtOnce.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+      }
+      try {
+        if (counted) {
+          Thread.sleep(5);
+        }
+        return method.invoke(driver, args);
+      } catch (InvocationTargetException e) {
+        throw e.getCause();
+      } finally {
+        if (counted) {
+          inFlight.decrementAndGet();
+        }
+      }
+    };
+    return (BlobDriver) Proxy.newProxyInstance(
+        BlobDriver.class.getClassLoader(), new Class<?>[] {BlobDriver.class}, handler);
   }
 
   @Test
