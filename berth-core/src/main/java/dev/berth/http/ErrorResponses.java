@@ -16,6 +16,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ErrorResponses {
   private static final Logger log = LoggerFactory.getLogger(ErrorResponses.class);
+  /** Request bodies up to this size are read away before an error answer (see {@link #send}). */
+  private static final long DISCARD_LIMIT = 64 << 10;
 
   /** Answers with the error a throwable stands for; never throws. */
   public void send(Exchange exchange, Throwable failure) {
@@ -23,6 +25,15 @@ public final class ErrorResponses {
     if (exchange.isCommitted()) {
       log.debug("error after the response was committed: {}", error.getMessage());
       return;
+    }
+    // A refusal often comes before the request body is read; Jetty then closes the connection
+    // after the answer, and a client that reuses it fails on its next request. So a small body
+    // is read away, and for a larger one the answer says that the connection closes.
+    long length = exchange.contentLength();
+    if (length > 0 && length <= DISCARD_LIMIT) {
+      exchange.discardBody();
+    } else if (length > 0 || exchange.header("Transfer-Encoding") != null) {
+      exchange.setHeader("Connection", "close");
     }
     try {
       exchange.send(error.code().status(), "application/json; charset=utf-8", body(error));
