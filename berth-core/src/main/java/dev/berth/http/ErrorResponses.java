@@ -26,14 +26,13 @@ public final class ErrorResponses {
       log.debug("error after the response was committed: {}", error.getMessage());
       return;
     }
-    // A refusal often comes before the request body is read; Jetty then closes the connection
-    // after the answer, and a client that reuses it fails on its next request. So a small body
-    // is read away, and for a larger one the answer says that the connection closes.
+    // A refusal often comes before the request body is read; Jetty may then close the
+    // connection after the answer, and a client that reuses it fails on its next request. So a
+    // small body is read away. (A larger one is left to Jetty: closing at once could reset the
+    // connection before the client, still sending, has read the answer.)
     long length = exchange.contentLength();
     if (length > 0 && length <= DISCARD_LIMIT) {
       exchange.discardBody();
-    } else if (length > 0 || exchange.header("Transfer-Encoding") != null) {
-      exchange.setHeader("Connection", "close");
     }
     try {
       exchange.send(error.code().status(), "application/json; charset=utf-8", body(error));
