@@ -50,6 +50,9 @@ import java.util.Map;
  * name ({@code library} for one-component names); its policy makes every garbage-collection run
  * delete its untagged manifests.
  *
+ * Every route under {@code /api/v1} is described by {@code openapi.json} beside this class (served
+ * by {@link ApiDocsHandler}); a test in berth-server checks that the two agree.
+ *
  * The same authentication as {@code /v2} (Basic credentials or a bearer token), and also a
  * browser session cookie with its CSRF token ({@link RegistryAccess#managementCaller}): garbage
  * collection needs a system administrator; a project's policy and usage need the project's

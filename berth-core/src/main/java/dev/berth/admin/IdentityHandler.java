@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.auth.AccessController;
 import dev.berth.auth.Action;
+import dev.berth.auth.Authenticator;
 import dev.berth.auth.IdentityService;
 import dev.berth.auth.Principal;
 import dev.berth.auth.ProjectDao;
@@ -40,7 +41,7 @@ import java.util.List;
  *   GET  /api/v1/projects/{p}                  pull           → project
  *   PUT  /api/v1/projects/{p}                  project admin  {"public":bool} → 204
  *   DELETE /api/v1/projects/{p}                project admin  → 204 when empty, else 409
- *   GET  /api/v1/projects/{p}/members          pull           → {"members":[{"type","name","role"}]}
+ *   GET  /api/v1/projects/{p}/members          read-audit     → {"members":[{"type","name","role"}]}
  *   PUT  /api/v1/projects/{p}/members          manage members {"type","name","role"} → 204
  *   DELETE /api/v1/projects/{p}/members/{type}/{name}  manage members → 204
  *   GET  /api/v1/robots                        admin          → {"robots":[…]}
@@ -318,16 +319,17 @@ final class IdentityHandler {
       return;
     }
     String[] parts = path.substring(ROBOTS.length() + 1).split("/", -1);
-    RobotDao.RobotRow robot = identities
-        .robot(parts[0])
-        .orElseThrow(
-            () -> new RegistryException(ErrorCode.NOT_FOUND, "no robot '" + parts[0] + "'"));
-    String project = identities.projectOf(robot);
+    java.util.Optional<RobotDao.RobotRow> found = identities.robot(parts[0]);
+    // Authorized before "not found", from the project its name gives when there is no such
+    // robot, so that the answer tells no one without the permission whether it exists.
+    String project = found.map(identities::projectOf).orElseGet(() -> projectInName(parts[0]));
     if (project == null) {
       caller.requireAdmin(exchange);
     } else {
       caller.requireInProject(exchange, project, Action.MANAGE_ROBOTS);
     }
+    RobotDao.RobotRow robot = found.orElseThrow(
+        () -> new RegistryException(ErrorCode.NOT_FOUND, "no robot '" + parts[0] + "'"));
     if (parts.length == 1) {
       switch (method) {
         case "GET", "HEAD" -> send(exchange, 200, robot(robot));
@@ -355,6 +357,19 @@ final class IdentityHandler {
       return;
     }
     throw noRoute(exchange);
+  }
+
+  /** The project of a project robot's name ({@code robot$<project>+<name>}), else null. */
+  private static String projectInName(String name) {
+    int plus = name.indexOf('+');
+    if (!name.startsWith(Authenticator.ROBOT_PREFIX) || plus < 0) {
+      return null;
+    }
+    try {
+      return RepositoryName.project(name.substring(Authenticator.ROBOT_PREFIX.length(), plus));
+    } catch (RegistryException e) {
+      return null;
+    }
   }
 
   private void sendRobots(Exchange exchange, List<RobotDao.RobotRow> rows) throws IOException {

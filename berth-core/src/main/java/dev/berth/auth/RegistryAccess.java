@@ -208,6 +208,12 @@ public final class RegistryAccess {
       String scopeAction = scopeAction(action);
       if (claims != null) {
         if (claims.grants(Scope.REPOSITORY, repository.value(), scopeAction)) {
+          // The protocol's one "delete" stands for three permissions and is granted for
+          // deleting artifacts: deleting a tag or a repository needs that very permission too.
+          if (!scopeAction.equals(action.value())
+              && !database.read(c -> access.allowed(c, principal(), project)).contains(action)) {
+            throw denied(repository, action);
+          }
           if (action == Action.PUSH) {
             ensureProject(project, principal(), actor(exchange));
           }
@@ -239,9 +245,13 @@ public final class RegistryAccess {
             "repository name not known to registry",
             Map.of("name", repository.value()));
       }
-      throw new RegistryException(
+      throw denied(repository, action);
+    }
+
+    private RegistryException denied(RepositoryName repository, Action action) {
+      return new RegistryException(
           ErrorCode.DENIED,
-          "requested access to the resource is denied: " + principal.name() + " may not "
+          "requested access to the resource is denied: " + principal().name() + " may not "
               + action.value() + " in " + repository,
           Map.of("name", repository.value(), "action", action.value()));
     }

@@ -16,6 +16,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ErrorResponses {
   private static final Logger log = LoggerFactory.getLogger(ErrorResponses.class);
+  /** Request bodies up to this size are read away before an error answer (see {@link #send}). */
+  private static final long DISCARD_LIMIT = 64 << 10;
 
   /** Answers with the error a throwable stands for; never throws. */
   public void send(Exchange exchange, Throwable failure) {
@@ -23,6 +25,14 @@ public final class ErrorResponses {
     if (exchange.isCommitted()) {
       log.debug("error after the response was committed: {}", error.getMessage());
       return;
+    }
+    // A refusal often comes before the request body is read; Jetty may then close the
+    // connection after the answer, and a client that reuses it fails on its next request. So a
+    // small body is read away. (A larger one is left to Jetty: closing at once could reset the
+    // connection before the client, still sending, has read the answer.)
+    long length = exchange.contentLength();
+    if (length > 0 && length <= DISCARD_LIMIT) {
+      exchange.discardBody();
     }
     try {
       exchange.send(error.code().status(), "application/json; charset=utf-8", body(error));

@@ -2,6 +2,7 @@ package dev.berth.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.admin.AdminHandler;
+import dev.berth.admin.ApiDocsHandler;
 import dev.berth.admin.AuditHandler;
 import dev.berth.audit.AuditKey;
 import dev.berth.audit.AuditLog;
@@ -187,6 +188,9 @@ public final class Berth implements AutoCloseable {
       RequestActivity activity = new RequestActivity(ACTIVITY_QUIET_PERIOD);
       http.trackActivity("/v2", activity);
       http.route("/v2", exchange -> registry.join().handle(exchange));
+      ApiDocsHandler docs = new ApiDocsHandler();
+      http.route(ApiDocsHandler.SPEC, docs::handle);
+      http.route(ApiDocsHandler.DOCS, docs::handle);
       http.route(AuditHandler.PATH, exchange -> auditApi.join().handle(exchange));
       http.route(OidcHandler.PREFIX, exchange -> oidc(oidc).handle(exchange));
       http.route("/api/v1", exchange -> {
