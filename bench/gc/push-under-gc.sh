@@ -8,11 +8,16 @@
 # (GcLoad.java, untimed, in both conditions so that the database grows the same way), then
 # regbench push-mono of COUNT distinct 1 MiB blobs at concurrency C (a new seed per measurement, so
 # every blob is new to the registry). In the "gc" condition a loop POSTs /api/v1/gc/runs back to
-# back (409 = one is running: wait and retry) from before the push starts until it ends, and the
-# runs that overlapped the push are listed with what they deleted.
+# back (409 = one is running: wait and retry) from the push's first request until it ends
+# (GC_START=during, the default; GC_START=before starts them before regbench, which then spends
+# seconds generating content while the collector has the idle registry to itself), and the runs
+# that overlapped the push are listed; blobs_deleted_during counts the blob files the
+# collections removed between their start and the push's end (during) or, with GC_START=before,
+# what the overlapping runs deleted in all.
 #
 # Environment: WORK (default /tmp/berth-push-gc), PORT=15440, ROUNDS=3, GARBAGE=20000, COUNT=2000,
-# C=8, JAVA_HOME (default temurin 25). Needs ../shared/bench (regbench; BENCH_WORK=$WORK/bench).
+# C=8, GC_START=during, JAVA_HOME (default temurin 25). Needs ../shared/bench (regbench;
+# BENCH_WORK=$WORK/bench).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -25,6 +30,7 @@ ROUNDS=${ROUNDS:-3}
 GARBAGE=${GARBAGE:-20000}
 COUNT=${COUNT:-2000}
 C=${C:-8}
+GC_START=${GC_START:-during}
 url="http://127.0.0.1:$PORT"
 export BENCH_WORK="$WORK/bench"
 mkdir -p "$WORK" "$BENCH_WORK"
@@ -67,13 +73,18 @@ gc_loop() { # label
   done
 }
 
+count_blob_files() {
+  { find "$WORK/data/blobs" -type f -path '*sha256*' -not -path '*/uploads/*' 2>/dev/null || true; } | wc -l
+}
+
 measure() { # round condition
   local label="r$1-$2" seed=$(($1 * 10)) gcpid="" t0 t1 la
   if [ "$2" = gc ]; then seed=$((seed + 1)); fi
   "$java" "$here/GcLoad.java" "$url" --prefix "garbage-$label" --repos $((GARBAGE / 100)) --blobs 100 \
     --seed "$seed" --unlink >&2
   rm -f "$WORK/gc.stop"
-  if [ "$2" = gc ]; then
+  la=$(cut -d' ' -f1 /proc/loadavg)
+  if [ "$2" = gc ] && [ "$GC_START" = before ]; then
     gc_loop "$label" &
     gcpid=$!
     # Wait for the first run to be under way.
@@ -82,12 +93,27 @@ measure() { # round condition
       sleep 0.05
     done
   fi
-  la=$(cut -d' ' -f1 /proc/loadavg)
   t0=$(date +%s.%N)
   "$regbench" run -url "$url" -s push-mono -sizes 1MiB -c "$C" -cell-bytes "${COUNT}MiB" \
     -max-count "$COUNT" -seed "$seed" -prefix "push-$label" -cache "$BENCH_WORK/.cache" \
-    -pids "$berth" -reset-hwm -q -json "$WORK/push-$label.json" >"$WORK/push-$label.txt" 2>&1
+    -pids "$berth" -reset-hwm -q -json "$WORK/push-$label.json" >"$WORK/push-$label.txt" 2>&1 &
+  local pushpid=$! files_at_gc="" files_at_end=""
+  if [ "$2" = gc ] && [ "$GC_START" = during ]; then
+    # regbench first generates its content (seconds, no request): collections start once the
+    # push's first repository exists, so that they run during the push, not before it.
+    until curl -fsS "$url/v2/_catalog?n=1&last=push-$label" 2>/dev/null | grep -q "\"push-$label/"; do
+      kill -0 "$pushpid" 2>/dev/null || break
+      sleep 0.02
+    done
+    files_at_gc=$(count_blob_files)
+    gc_loop "$label" &
+    gcpid=$!
+  fi
+  wait "$pushpid"
   t1=$(date +%s.%N)
+  if [ -n "$files_at_gc" ]; then
+    files_at_end=$(count_blob_files)
+  fi
   if [ -n "$gcpid" ]; then
     touch "$WORK/gc.stop"
     wait "$gcpid"
@@ -113,6 +139,12 @@ for line in open(sys.argv[1]):
 print(n, d)
 EOF
 )
+  fi
+  if [ -n "$files_at_end" ]; then
+    # Blob files at the first collection, plus the blobs pushed since (at most COUNT), less those
+    # at the push's end: what the collections deleted while the push ran (a lower bound by the
+    # few blobs pushed before the first collection started).
+    deleted=$((files_at_gc + COUNT - files_at_end))
   fi
   log "$label: $rate blobs/s (errors $errors), load $la, gc runs overlapping $overlapping deleting $deleted blobs"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$rate" "$errors" "$la" \
