@@ -165,7 +165,8 @@ part_nodes() {
   # either side is measured (otherwise the side measured first pays three warm-ups).
   for n in 0 1 2; do
     "$regbench" run -url "http://127.0.0.1:$((PORT + n))" -s manifest -seed 1 \
-      -cache "$BENCH_WORK/.cache" -q -json "$out/warmup-node$((n + 1)).json" >/dev/null 2>&1
+      -cache "$BENCH_WORK/.cache" -q -json "$out/warmup-node$((n + 1)).json" \
+      >"$out/warmup-node$((n + 1)).txt" 2>&1 || log "warm-up of node $((n + 1)) had errors (see $out)"
   done
   log "nodes: warmed up"
   : >"$out/cpu.tsv"
@@ -177,7 +178,8 @@ part_nodes() {
       t0=$(date +%s.%N)
       "$regbench" run -url "$url" -s manifest -round "$r" -label "$side" -seed 1 \
         -cache "$BENCH_WORK/.cache" -q -pids "$(IFS=,; echo "${node_pids[*]}")" \
-        -json "$out/$side.r$r.manifest.json" >"$out/$side.r$r.manifest.txt" 2>&1
+        -json "$out/$side.r$r.manifest.json" >"$out/$side.r$r.manifest.txt" 2>&1 ||
+        log "round $r $side had errors (see $out/$side.r$r.manifest.txt)"
       line="$r	$side	$(echo "$(date +%s.%N) - $t0" | bc)"
       local i=0
       for p in "${node_pids[@]}" "$three" "$one" "$s3_pid"; do

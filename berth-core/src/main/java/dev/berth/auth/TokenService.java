@@ -36,6 +36,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Issues and verifies the registry's bearer tokens: JWTs signed with RS256 as the Docker
@@ -72,8 +73,15 @@ public final class TokenService {
   public record Refresh(String subject, long credentialVersion) {}
 
   private final RSAPrivateCrtKey privateKey;
+  /** Longer tokens are refused unread. */
+  private static final int MAX_TOKEN_LENGTH = 16_384;
+
+  /** Verified access tokens kept at most (then all are dropped and verified again). */
+  static final int RECENT_LIMIT = 10_000;
+
   private final RSAPublicKey publicKey;
   private final String keyId;
+  private final ConcurrentHashMap<String, Verified> recent = new ConcurrentHashMap<>();
   private final String issuer;
   private final String service;
   private final Duration lifetime;
@@ -154,8 +162,29 @@ public final class TokenService {
     return jwt.serialize();
   }
 
-  /** The access token's grants, or empty when it is not one this service issued and still valid. */
+  /**
+   * The access token's grants, or empty when it is not one this service issued and still valid.
+   * A token whose signature and claims were verified before is looked up by its SHA-256 instead
+   * of verified again (an RSA verification per request would cost bearer clients a third of
+   * their throughput, issue 4 §3); its expiry and not-before are checked on every use, so a hit
+   * accepts nothing a full verification would refuse: tokens are not revoked before they expire.
+   */
   public Optional<Claims> verify(String token) {
+    if (token == null || token.length() > MAX_TOKEN_LENGTH) {
+      return Optional.empty();
+    }
+    String key = sha256(token);
+    long now = clock.millis();
+    Verified known = recent.get(key);
+    if (known != null) {
+      if (known.claims().expiresAtMillis() + SKEW.toMillis() < now) {
+        recent.remove(key);
+        return Optional.empty();
+      }
+      return known.notBeforeMillis() - SKEW.toMillis() > now
+          ? Optional.empty()
+          : Optional.of(known.claims());
+    }
     Optional<JWTClaimsSet> set = verified(token, ACCESS);
     if (set.isEmpty()) {
       return Optional.empty();
@@ -175,10 +204,32 @@ public final class TokenService {
           }
         }
       }
-      return Optional.of(new Claims(
-          set.get().getSubject(), access, set.get().getExpirationTime().getTime()));
+      Claims claims = new Claims(
+          set.get().getSubject(),
+          List.copyOf(access),
+          set.get().getExpirationTime().getTime());
+      Date notBefore = set.get().getNotBeforeTime();
+      if (recent.size() >= RECENT_LIMIT) {
+        recent.clear(); // crude, bounded, and rare: tokens live minutes
+      }
+      recent.put(
+          key, new Verified(claims, notBefore == null ? Long.MIN_VALUE / 2 : notBefore.getTime()));
+      return Optional.of(claims);
     } catch (RuntimeException e) {
       return Optional.empty();
+    }
+  }
+
+  /** A verified access token's claims and its not-before time. */
+  private record Verified(Claims claims, long notBeforeMillis) {}
+
+  private static String sha256(String token) {
+    try {
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
     }
   }
 
@@ -196,7 +247,7 @@ public final class TokenService {
   }
 
   private Optional<JWTClaimsSet> verified(String token, JOSEObjectType type) {
-    if (token == null || token.length() > 16_384) {
+    if (token == null || token.length() > MAX_TOKEN_LENGTH) {
       return Optional.empty();
     }
     try {

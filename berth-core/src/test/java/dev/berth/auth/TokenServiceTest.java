@@ -69,6 +69,53 @@ class TokenServiceTest {
   }
 
   @Test
+  void aTokenVerifiedBeforeIsStillRefusedOnceExpiredAndATamperedCopyIsNotTakenForIt() {
+    MutableClock clock = new MutableClock(NOW);
+    TokenService tokens =
+        new TokenService(key, "berth", "berth", Duration.ofMinutes(5), Duration.ofDays(7), clock);
+    String token = tokens.issue("alice", PULL);
+    assertThat(tokens.verify(token)).isPresent();
+    assertThat(tokens.verify(token))
+        .as("the second use, from the verified tokens")
+        .isPresent();
+
+    String[] parts = token.split("\\.");
+    String otherClaims = service(key, "berth", NOW).issue("mallory", PULL).split("\\.")[1];
+    assertThat(tokens.verify(parts[0] + "." + otherClaims + "." + parts[2]))
+        .as("another token's claims under this token's signature")
+        .isEmpty();
+
+    clock.now = NOW.plusSeconds(300 + 31);
+    assertThat(tokens.verify(token)).as("expired, although verified before").isEmpty();
+    clock.now = NOW.minusSeconds(60);
+    assertThat(tokens.verify(token)).as("not yet valid").isEmpty();
+  }
+
+  /** A clock the test moves. */
+  private static final class MutableClock extends Clock {
+    Instant now;
+
+    MutableClock(Instant now) {
+      this.now = now;
+    }
+
+    @Override
+    public ZoneOffset getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+
+  @Test
   void aTokenForAnotherAudienceOrFromAnotherKeyIsRefused() {
     String other = service(key, "another-registry", NOW).issue("alice", PULL);
     assertThat(service(key, "berth", NOW).verify(other)).isEmpty();
