@@ -518,28 +518,7 @@ class AuthTest {
 
   /** Pushes a config, a layer and a manifest with the given credentials; returns its digest. */
   private static String pushImage(String repository, String tag, String... auth) {
-    byte[] config = Content.randomConfig();
-    byte[] layer = Content.random(500);
-    for (byte[] blob : List.of(config, layer)) {
-      HttpResponse<byte[]> pushed = berth.post(
-          "/v2/" + repository + "/blobs/uploads/?digest=" + Content.sha256(blob),
-          blob,
-          with(auth, "Content-Type", "application/octet-stream"));
-      assertThat(pushed.statusCode())
-          .as(new String(pushed.body(), StandardCharsets.UTF_8))
-          .isEqualTo(201);
-    }
-    byte[] manifest = Content.ociManifest(
-        Content.descriptor(Content.OCI_CONFIG, config),
-        Content.descriptor(Content.OCI_LAYER, layer));
-    HttpResponse<byte[]> put = berth.put(
-        "/v2/" + repository + "/manifests/" + tag,
-        manifest,
-        with(auth, "Content-Type", Content.OCI_MANIFEST));
-    assertThat(put.statusCode())
-        .as(new String(put.body(), StandardCharsets.UTF_8))
-        .isEqualTo(201);
-    return Content.sha256(manifest);
+    return berth.pushImage(repository, tag, auth);
   }
 
   private static JsonNode token(String[] auth, String scope) {

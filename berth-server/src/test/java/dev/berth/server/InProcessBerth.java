@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -213,22 +214,27 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
 
   // ---- pushes that a test needs as set-up, each checked ----
 
-  /** Pushes a blob in one {@code POST ?digest=} and returns its digest. */
-  public String pushBlob(String repository, byte[] content) {
+  /**
+   * Pushes a blob in one {@code POST ?digest=} and returns its digest; {@code headers} (name,
+   * value pairs) are sent too, e.g. credentials.
+   */
+  public String pushBlob(String repository, byte[] content, String... headers) {
     String digest = Content.sha256(content);
     HttpResponse<byte[]> response = post(
         "/v2/" + repository + "/blobs/uploads/?digest=" + digest,
         content,
-        "Content-Type",
-        "application/octet-stream");
+        withHeader(headers, "Content-Type", "application/octet-stream"));
     assertThat(response.statusCode()).as("push blob %s", digest).isEqualTo(201);
     return digest;
   }
 
-  /** Pushes a manifest and returns the digest the registry reported. */
-  public String pushManifest(String repository, String reference, String mediaType, byte[] body) {
-    HttpResponse<byte[]> response =
-        put("/v2/" + repository + "/manifests/" + reference, body, "Content-Type", mediaType);
+  /** Pushes a manifest and returns the digest the registry reported; {@code headers} as above. */
+  public String pushManifest(
+      String repository, String reference, String mediaType, byte[] body, String... headers) {
+    HttpResponse<byte[]> response = put(
+        "/v2/" + repository + "/manifests/" + reference,
+        body,
+        withHeader(headers, "Content-Type", mediaType));
     assertThat(response.statusCode())
         .as("push manifest %s:%s: %s", repository, reference, new String(response.body()))
         .isEqualTo(201);
@@ -237,20 +243,31 @@ public final class InProcessBerth implements BeforeAllCallback, AfterAllCallback
     return digest;
   }
 
-  /** Pushes an OCI image manifest with a fresh config and one fresh layer; returns its digest. */
-  public String pushImage(String repository, String reference) {
-    return pushManifest(repository, reference, Content.OCI_MANIFEST, image(repository));
+  /**
+   * Pushes an OCI image manifest with a fresh config and one fresh layer; returns its digest.
+   * {@code headers} (e.g. credentials) go with every request.
+   */
+  public String pushImage(String repository, String reference, String... headers) {
+    return pushManifest(
+        repository, reference, Content.OCI_MANIFEST, image(repository, headers), headers);
   }
 
   /** Pushes a fresh config and layer and returns an OCI image manifest over them (not pushed). */
-  public byte[] image(String repository) {
+  public byte[] image(String repository, String... headers) {
     byte[] config = Content.randomConfig();
     byte[] layer = Content.random(300);
-    pushBlob(repository, config);
-    pushBlob(repository, layer);
+    pushBlob(repository, config, headers);
+    pushBlob(repository, layer, headers);
     return Content.ociManifest(
         Content.descriptor(Content.OCI_CONFIG, config),
         Content.descriptor(Content.OCI_LAYER, layer));
+  }
+
+  private static String[] withHeader(String[] headers, String name, String value) {
+    String[] all = Arrays.copyOf(headers, headers.length + 2);
+    all[headers.length] = name;
+    all[headers.length + 1] = value;
+    return all;
   }
 
   /** Every repository in the catalog. */

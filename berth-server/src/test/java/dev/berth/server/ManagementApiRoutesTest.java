@@ -164,31 +164,7 @@ class ManagementApiRoutesTest {
   }
 
   private static String pushImage(String repository) {
-    byte[] config = Content.randomConfig();
-    byte[] layer = Content.random(100);
-    for (byte[] blob : List.of(config, layer)) {
-      assertThat(berth
-              .post(
-                  "/v2/" + repository + "/blobs/uploads/?digest=" + Content.sha256(blob),
-                  blob,
-                  admin())
-              .statusCode())
-          .isEqualTo(201);
-    }
-    byte[] manifest = Content.ociManifest(
-        Content.descriptor(Content.OCI_CONFIG, config),
-        Content.descriptor(Content.OCI_LAYER, layer));
-    assertThat(berth
-            .put(
-                "/v2/" + repository + "/manifests/v1",
-                manifest,
-                "Content-Type",
-                Content.OCI_MANIFEST,
-                "Authorization",
-                basic("admin", ADMIN_PASSWORD))
-            .statusCode())
-        .isEqualTo(201);
-    return Content.sha256(manifest);
+    return berth.pushImage(repository, "v1", admin());
   }
 
   private static String[] admin() {
