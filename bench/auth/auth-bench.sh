@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Manifest GET req/s on a public project: anonymous vs Basic credentials vs a bearer token, and
 # the same GET with access control off, alternated over ROUNDS rounds (issue 4 §3); and
-# anonymous pulls with pull records (audit.pulls, the default) vs without (issue 4 §5: "no-audit").
+# anonymous pulls with pull records (audit.pulls, the default) vs without (issue 4 §5: "no-audit"),
+# both from one client repeating itself (what wrk does; identical pulls are coalesced into one
+# record per batch, decision 017) and with every request from a client of its own ("distinct":
+# a User-Agent per request, bench/auth/distinct-clients.lua, so that nothing is coalesced).
 #
 #   bench/auth/auth-bench.sh            # needs wrk (apt-get install wrk) and a built berth.jar
 #
-# Environment: ROUNDS (3), DURATION (10s), WARMUP (5s), CONNECTIONS (64), THREADS (2),
-# PORT (15300). Each round starts fresh servers and warms each path up before measuring it.
+# Environment: ROUNDS (3), DURATION (10s), CONNECTIONS (64), THREADS (2), PORT (15300),
+# WARMUP_MAX (60: seconds). Each round starts fresh servers; each server is warmed up with the
+# requests it will be measured with, in 5 s windows, until two windows in a row are within 5 % of
+# each other (the JIT takes 20-40 s on two cores shared with wrk; at most WARMUP_MAX seconds).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-3}
@@ -59,9 +64,19 @@ run() { # $1 label, rest: extra wrk args
   echo "$label $rps" | tee -a "$WORK/results"
 }
 
-warm() { # JIT warm-up, not counted
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP:-5s}" \
-    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$@" "$BASE/v2/bench/manifests/v1" > /dev/null
+warm() { # JIT warm-up, not counted: 5 s windows until two in a row agree within 5 %
+  local previous=0 rps waited=0
+  while [ "$waited" -lt "${WARMUP_MAX:-60}" ]; do
+    rps=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d5s \
+        -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$@" "$BASE/v2/bench/manifests/v1" \
+      | awk '/Requests\/sec/ {print int($2)}')
+    waited=$((waited + 5))
+    if [ "$previous" -gt 0 ] && [ $((rps * 100)) -ge $((previous * 95)) ] && [ $((rps * 100)) -le $((previous * 105)) ]; then
+      break
+    fi
+    previous=$rps
+  done
+  echo "#   warmed up for ${waited}s (last window $rps req/s)"
 }
 
 curl_user() {
@@ -69,6 +84,7 @@ curl_user() {
     -d '{"username":"alice","password":"alice-password"}' $BASE/api/v1/users > /dev/null
 }
 
+DISTINCT=(-s bench/auth/distinct-clients.lua)
 for round in $(seq 1 "$ROUNDS"); do
   echo "# round $round, load $(cut -d' ' -f1 /proc/loadavg)"
   start false; push_image
@@ -83,18 +99,24 @@ for round in $(seq 1 "$ROUNDS"); do
     code=$(curl -s -o /dev/null -w '%{http_code}' ${h:+-H "$h"} $BASE/v2/bench/manifests/v1)
     [ "$code" = 200 ] || { echo "check failed ($code) for '$h'"; exit 1; }
   done
+  warm
   warm -H "Authorization: Bearer $token"
   warm -H "Authorization: Basic $(printf alice:alice-password | base64 -w0)"
   run "anonymous"
   run "basic" -H "Authorization: Basic $(printf alice:alice-password | base64 -w0)"
   run "bearer" -H "Authorization: Bearer $token"
+  run "anonymous-again" # after the others: the pull-record table has grown meanwhile
+  run "distinct" "${DISTINCT[@]}"
+  dropped=$(grep -o '[0-9]* pull record(s) dropped' "$WORK/berth-true.log" | tail -1 || true)
+  echo "#   pull records dropped: ${dropped:-none}"
   stop
   start true false; push_image
-  warm; warm  # as long as the anonymous case's server had before it was measured
+  warm
   run "no-audit"
+  run "no-audit-distinct" "${DISTINCT[@]}"
   stop
 done
 echo "# medians (req/s)"
-for label in off anonymous basic bearer no-audit; do
+for label in off anonymous basic bearer anonymous-again no-audit distinct no-audit-distinct; do
   printf '%s ' "$label"; grep "^$label " "$WORK/results" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 done

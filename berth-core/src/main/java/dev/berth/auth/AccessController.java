@@ -24,12 +24,31 @@ public final class AccessController {
   }
 
   /**
+   * Whether {@code principal} may take {@code action} in {@code project}: {@link #allowed}, except
+   * that a pull from a public project, which everyone may do, is answered from the project's row
+   * alone (no membership read: the path every anonymous and most authenticated pulls take).
+   */
+  public boolean allows(Connection c, Principal principal, String project, Action action)
+      throws SQLException {
+    Optional<ProjectDao.ProjectRow> row = projects.find(c, project);
+    if (action == Action.PULL && row.isPresent() && row.get().isPublic()) {
+      return true;
+    }
+    return allowed(c, principal, project, row).contains(action);
+  }
+
+  /**
    * What {@code principal} may do in {@code project}. In a project that does not exist: push
    * and create-repository for those who may create projects (the push creates it), else nothing.
    */
   public Set<Action> allowed(Connection c, Principal principal, String project)
       throws SQLException {
-    Optional<ProjectDao.ProjectRow> row = projects.find(c, project);
+    return allowed(c, principal, project, projects.find(c, project));
+  }
+
+  private Set<Action> allowed(
+      Connection c, Principal principal, String project, Optional<ProjectDao.ProjectRow> row)
+      throws SQLException {
     if (row.isEmpty()) {
       return mayCreateProjects(c, principal)
           ? EnumSet.of(Action.PUSH, Action.CREATE_REPOSITORY, Action.PULL)

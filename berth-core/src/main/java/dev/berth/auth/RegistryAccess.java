@@ -225,8 +225,7 @@ public final class RegistryAccess {
             "insufficient_scope",
             "the token does not grant " + scopeAction + " on " + repository);
       }
-      Set<Action> allowed = database.read(c -> access.allowed(c, principal, project));
-      if (allowed.contains(action)) {
+      if (database.read(c -> access.allows(c, principal, project, action))) {
         if (action == Action.PUSH) {
           ensureProject(project, principal, actor(exchange));
         }
@@ -299,9 +298,7 @@ public final class RegistryAccess {
       if (claims != null) {
         return claims.grants(Scope.REPOSITORY, repository.value(), "pull");
       }
-      return database
-          .read(c -> access.allowed(c, principal, repository.project()))
-          .contains(Action.PULL);
+      return database.read(c -> access.allows(c, principal, repository.project(), Action.PULL));
     }
 
     /** Whether the caller may list the project's repositories in the catalog. */
@@ -309,7 +306,7 @@ public final class RegistryAccess {
       if (!enabled) {
         return true;
       }
-      return database.read(c -> access.allowed(c, principal(), project)).contains(Action.PULL);
+      return database.read(c -> access.allows(c, principal(), project, Action.PULL));
     }
   }
 

@@ -42,7 +42,9 @@ class AuditApiTest {
     audit.record(event(AuditAction.MANIFEST_DELETE, "alice", "team/app", AuditOutcome.SUCCESS)
         .withTime(t0.plusSeconds(120)));
     for (int i = 0; i < 4; i++) {
+      // Four clients (addresses), so that the pulls are four records, not one with a count.
       audit.recordAsync(event(AuditAction.MANIFEST_PULL, "", "library/alpine", AuditOutcome.SUCCESS)
+          .withSource("192.0.2." + (20 + i), "docker/27")
           .withTime(t0.plusSeconds(180 + i)));
     }
     long deadline = System.nanoTime() + 10_000_000_000L;

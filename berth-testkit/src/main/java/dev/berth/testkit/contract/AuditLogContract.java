@@ -299,11 +299,42 @@ public abstract class AuditLogContract {
     assertThat(verify().intact()).isTrue();
   }
 
+  /** Pull {@code i}: a client of its own (user agent), so that no two pulls are coalesced. */
   private static AuditEvent pull(int i) {
+    return repeatedPull(i).withSource("198.51.100.7", "docker/27 client-" + i);
+  }
+
+  /** Pull {@code i} of one client: identical to the others but for its time. */
+  private static AuditEvent repeatedPull(int i) {
     return AuditEvent.of(AuditAction.MANIFEST_PULL, ActorType.ANONYMOUS, "", AuditOutcome.SUCCESS)
         .withTime(T0.plusMillis(i))
         .withSource("198.51.100.7", "docker/27")
         .withResource("library", "library/alpine", "latest", "sha256:" + "cd".repeat(32));
+  }
+
+  @Test
+  void repeatedPullsAreCountedNotLostAndTheChainHolds() {
+    AuditLog log = log(database, new AuditLog.Settings(1000, 5000));
+    for (int i = 0; i < 2000; i++) {
+      assertThat(log.recordAsync(repeatedPull(i))).isTrue();
+    }
+    assertThat(log.recordAsync(pull(5000))).isTrue();
+    log.close();
+    assertThat(log.dropped()).isZero();
+    List<AuditRecord> records =
+        new AuditQuery(database).all(AuditFilter.ALL.withAction(AuditAction.MANIFEST_PULL));
+    long pulls = 0;
+    for (AuditRecord record : records) {
+      pulls += Long.parseLong(record.event().detail().getOrDefault(AuditLog.COUNT, "1"));
+    }
+    assertThat(pulls).as("pulls counted").isEqualTo(2001);
+    // The writer gathers a batch for up to 100 ms, so 2,000 pulls queued at once are a few records.
+    assertThat(records.size()).isBetween(2, 100);
+    assertThat(records)
+        .filteredOn(r -> r.event().userAgent().equals("docker/27 client-5000"))
+        .singleElement()
+        .satisfies(r -> assertThat(r.event().detail()).isEmpty());
+    assertThat(verify().intact()).isTrue();
   }
 
   // --- queries ---------------------------------------------------------------------------------
