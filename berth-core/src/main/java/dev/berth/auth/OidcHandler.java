@@ -2,10 +2,16 @@ package dev.berth.auth;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.audit.ActorType;
+import dev.berth.audit.AuditAction;
+import dev.berth.audit.AuditActor;
+import dev.berth.audit.AuditLog;
+import dev.berth.audit.AuditOutcome;
 import dev.berth.http.Exchange;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
 import java.io.IOException;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -15,14 +21,17 @@ import java.util.regex.Pattern;
  *
  * <pre>
  *   GET  /api/v1/oidc/login[?new-cli-secret=true]  → 302 to the provider, with the flow cookie
- *   GET  /api/v1/oidc/callback?code&amp;state          → 200 {"username","admin","groups","cliSecret"?}
+ *   GET  /api/v1/oidc/callback?code&amp;state          → 200 {"username","admin","groups","csrfToken",
+ *                                                  "cliSecret"?}, Set-Cookie berth_session
  *   POST /api/v1/users/{name}/cli-secret           the user itself → 200 {"username","cliSecret"}
  * </pre>
  *
  * The callback creates or updates the user (source {@code oidc}) and shows a CLI secret when the
  * user has none yet or asked for a new one ({@code new-cli-secret}); Berth keeps only its
  * Argon2id hash, so it is shown this once. Registry clients log in with the username and this
- * secret ({@code docker login -u alice -p <secret>}).
+ * secret ({@code docker login -u alice -p <secret>}). The callback also starts a browser session
+ * ({@link SessionService}, the same cookie and CSRF token as {@code POST /api/v1/session}), so
+ * the web UI is signed in by the provider; any session id the browser presented is discarded.
  */
 public final class OidcHandler {
   public static final String PREFIX = "/api/v1/oidc";
@@ -32,6 +41,8 @@ public final class OidcHandler {
   private final OidcLogin login;
   private final ExternalUserService users;
   private final RegistryAccess access;
+  private final SessionService sessions;
+  private final AuditLog audit;
   private final ObjectMapper json;
   private final String externalUrl;
 
@@ -39,8 +50,12 @@ public final class OidcHandler {
       OidcLogin login,
       ExternalUserService users,
       RegistryAccess access,
+      SessionService sessions,
+      AuditLog audit,
       ObjectMapper json,
       String externalUrl) {
+    this.sessions = sessions;
+    this.audit = audit;
     this.login = login;
     this.users = users;
     this.access = access;
@@ -83,6 +98,22 @@ public final class OidcHandler {
   private void callback(Exchange exchange, String base) throws IOException {
     // The flow cookie is single-use: cleared whatever the outcome.
     exchange.addHeader("Set-Cookie", cookie("", base, 0));
+    String[] username = {""};
+    try {
+      callback(exchange, base, username);
+    } catch (RegistryException e) {
+      // A refused login is on record like a wrong password (the name, when the provider gave one).
+      audit.record(new AuditActor(
+              ActorType.USER, username[0], exchange.remoteAddress(), exchange.header("User-Agent"))
+          .event(
+              AuditAction.LOGIN,
+              AuditOutcome.FAILURE,
+              Map.of("method", "oidc", "reason", shorten(String.valueOf(e.getMessage())))));
+      throw e;
+    }
+  }
+
+  private void callback(Exchange exchange, String base, String[] username) throws IOException {
     String error = exchange.query("error");
     if (error != null) {
       throw new RegistryException(
@@ -90,6 +121,7 @@ public final class OidcHandler {
     }
     OidcLogin.Identity identity = login.finish(
         cookieValue(exchange.header("Cookie")), exchange.query("state"), exchange.query("code"));
+    username[0] = identity.username();
     boolean newSecret = identity.newCliSecret() || !users.hasCliSecret(identity.username());
     ExternalUserService.Login done = users
         .login(
@@ -104,8 +136,19 @@ public final class OidcHandler {
             ErrorCode.DENIED,
             "the name '" + identity.username()
                 + "' belongs to a local account, or the user is disabled in Berth"));
+    SessionService.Started session =
+        sessions.start(done.principal(), RegistryAccess.sessionId(exchange));
+    audit.record(new AuditActor(
+            ActorType.USER,
+            done.principal().name(),
+            exchange.remoteAddress(),
+            exchange.header("User-Agent"))
+        .event(AuditAction.LOGIN, AuditOutcome.SUCCESS, Map.of("method", "oidc")));
+    exchange.addHeader(
+        "Set-Cookie", SessionService.cookie(session.id(), base.startsWith("https://")));
     ObjectNode body = json.createObjectNode();
     body.put("username", done.principal().name());
+    body.put("csrfToken", session.csrfToken());
     body.put("admin", done.principal().admin());
     new java.util.TreeSet<>(done.principal().groups()).forEach(body.putArray("groups")::add);
     if (done.cliSecret() != null) {

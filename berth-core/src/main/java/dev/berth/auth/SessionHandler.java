@@ -82,10 +82,7 @@ public final class SessionHandler {
         RegistryAccess.sessionId(exchange),
         exchange.remoteAddress(),
         exchange.header("User-Agent"));
-    exchange.addHeader(
-        "Set-Cookie",
-        SessionService.COOKIE + "=" + started.id() + "; Path=/; HttpOnly; SameSite=Lax"
-            + secure(exchange));
+    exchange.addHeader("Set-Cookie", SessionService.cookie(started.id(), secure(exchange)));
     send(exchange, started.principal(), started.csrfToken());
   }
 
@@ -104,14 +101,12 @@ public final class SessionHandler {
         sessions.logout(id, actor);
       }
     }
-    exchange.addHeader(
-        "Set-Cookie",
-        SessionService.COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" + secure(exchange));
+    exchange.addHeader("Set-Cookie", SessionService.clearedCookie(secure(exchange)));
     exchange.sendEmpty(204);
   }
 
-  private String secure(Exchange exchange) {
-    return exchange.baseUrl(externalUrl).startsWith("https://") ? "; Secure" : "";
+  private boolean secure(Exchange exchange) {
+    return exchange.baseUrl(externalUrl).startsWith("https://");
   }
 
   /** The login's fields: a JSON object, or form fields ({@code application/x-www-form-urlencoded}). */

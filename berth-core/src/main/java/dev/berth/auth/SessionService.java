@@ -100,6 +100,30 @@ public final class SessionService {
       throw new RegistryException(
           ErrorCode.DENIED, "robot accounts cannot log in to a browser session");
     }
+    return insert(user);
+  }
+
+  /**
+   * Starts a session for a user whom an identity provider has just authenticated (the OIDC
+   * callback, which records the login itself). Like {@link #login}, the session the client
+   * presented is deleted first.
+   */
+  public Started start(Principal.User user, String presentedId) {
+    discard(presentedId);
+    return insert(user);
+  }
+
+  /** The {@code Set-Cookie} value that hands a new session id to the browser. */
+  public static String cookie(String id, boolean secure) {
+    return COOKIE + "=" + id + "; Path=/; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "");
+  }
+
+  /** The {@code Set-Cookie} value that makes the browser forget its session id. */
+  public static String clearedCookie(boolean secure) {
+    return COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "");
+  }
+
+  private Started insert(Principal.User user) {
     long version = authenticator
         .credentialVersion(user.name())
         .orElseThrow(

@@ -564,6 +564,8 @@ public final class Berth implements AutoCloseable {
               auth.oidc(), OidcLogin.stateKey(signingKey.getEncoded()), json, Clock.systemUTC()),
           externalUsers,
           registry,
+          sessions,
+          audit,
           json,
           config.server().externalUrl());
     }

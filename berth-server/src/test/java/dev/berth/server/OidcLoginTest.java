@@ -168,6 +168,55 @@ class OidcLoginTest {
   }
 
   @Test
+  void theBrowserLoginStartsASessionAndIsOnRecord() throws Exception {
+    nextLogin("judy", List.of("oidc-devs"));
+    CookieManager cookies = new CookieManager();
+    HttpClient browser = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .followRedirects(HttpClient.Redirect.NORMAL)
+        .cookieHandler(cookies)
+        .connectTimeout(Duration.ofSeconds(5))
+        .build();
+    HttpResponse<String> page = browser.send(
+        HttpRequest.newBuilder(berth.uri("/api/v1/oidc/login")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
+    String csrf = InProcessBerth.JSON.readTree(page.body()).path("csrfToken").asText();
+    assertThat(csrf).isNotEmpty();
+    assertThat(page.headers().allValues("Set-Cookie"))
+        .anySatisfy(c -> assertThat(c).startsWith("berth_session=").contains("HttpOnly"));
+
+    // The cookie is a session like one from POST /api/v1/session: the user, the same CSRF token.
+    HttpResponse<String> session = browser.send(
+        HttpRequest.newBuilder(berth.uri("/api/v1/session")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(session.statusCode()).as(session.body()).isEqualTo(200);
+    JsonNode who = InProcessBerth.JSON.readTree(session.body());
+    assertThat(who.path("username").asText()).isEqualTo("judy");
+    assertThat(who.path("csrfToken").asText()).isEqualTo(csrf);
+    HttpRequest.Builder rotate = HttpRequest.newBuilder(berth.uri("/api/v1/users/judy/cli-secret"))
+        .POST(HttpRequest.BodyPublishers.noBody());
+    assertThat(
+            browser.send(rotate.build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+        .as("a change without the CSRF token")
+        .isEqualTo(403);
+    assertThat(browser
+            .send(rotate.header("X-CSRF-Token", csrf).build(), HttpResponse.BodyHandlers.ofString())
+            .statusCode())
+        .isEqualTo(200);
+
+    // A refused login is on record too.
+    assertThat(berth.get("/api/v1/oidc/callback?error=access_denied").statusCode())
+        .isEqualTo(401);
+    String logins = InProcessBerth.json(
+            berth.get("/api/v1/audit-logs?action=login&n=100", basic("admin", ADMIN_PASSWORD)))
+        .toString();
+    assertThat(logins)
+        .contains("\"actor\":\"judy\"", "\"method\":\"oidc\"", "access_denied")
+        .doesNotContain(csrf);
+  }
+
+  @Test
   void theProviderCannotLogInAsTheLocalAdmin() throws Exception {
     nextLogin("admin", List.of("registry-admins"));
     HttpResponse<String> page = browser()
