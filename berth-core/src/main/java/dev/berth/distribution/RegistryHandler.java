@@ -361,10 +361,10 @@ public final class RegistryHandler {
         }
         Digest digest = Digest.parse(digestParameter);
         String contentRange = exchange.header("Content-Range");
-        if (contentRange != null && exchange.contentLength() != 0) {
-          uploads.append(repository, id, UploadService.ChunkRange.parse(contentRange), exchange);
-        }
-        uploads.finish(repository, id, digest, exchange);
+        UploadService.ChunkRange range = contentRange != null && exchange.contentLength() != 0
+            ? UploadService.ChunkRange.parse(contentRange)
+            : null;
+        uploads.finish(repository, id, digest, range, exchange);
         blobCreated(exchange, repository, digest);
       }
       case "DELETE" -> {

@@ -5,6 +5,7 @@ import dev.berth.metadata.BlobDao;
 import dev.berth.metadata.Database;
 import dev.berth.metadata.RepositoryDao;
 import dev.berth.metadata.UploadDao;
+import dev.berth.metadata.UploadHashState;
 import dev.berth.metadata.UploadSession;
 import dev.berth.oci.Digest;
 import dev.berth.oci.ErrorCode;
@@ -19,10 +20,14 @@ import java.nio.channels.SeekableByteChannel;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
+import org.bouncycastle.crypto.digests.SHA256Digest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Blob uploads (spec.md "Pushing blobs"): monolithic, chunked, streamed, resumable. The session
@@ -38,12 +43,20 @@ import java.util.regex.Pattern;
  * is accepted, and nothing of the other is ever stored. A claim whose writer died lapses after
  * {@link #CLAIM_MILLIS}; the session can be continued then.
  *
- * <p>The SHA-256 of what was received is kept in memory between chunks. When it is missing (the
- * process restarted, or another node took the previous chunk) it is rebuilt by re-reading the stored
- * prefix, so any chunk may land anywhere at any time at the cost of one re-read (measured, and
- * kept over persisting the state, in decision 015).
+ * <p>The SHA-256 of what was received is kept in memory between chunks. A session whose first
+ * {@code PATCH} carries {@code Content-Range} (a chunking client) hashes with Bouncy Castle's
+ * {@link SHA256Digest}, whose state is saved in the session row, with the number of bytes it
+ * covers, in the statement that releases each chunk's claim; every other upload (one {@code PATCH}
+ * or {@code PUT} with the whole blob, a monolithic {@code POST}) hashes with the JDK's faster
+ * digest and saves nothing (decision 015). When the hash is missing from memory (the process
+ * restarted, or another node took the previous chunk) it is resumed from the saved state if that
+ * covers exactly the stored length, and otherwise rebuilt by re-reading the stored prefix; a
+ * session that needed a re-read for a {@code PATCH} saves its state from then on. The digest is
+ * still checked on what was stored: a mismatch computed from a resumed state is checked again on
+ * the stored bytes before the upload is refused.
  */
 public final class UploadService {
+  private static final Logger log = LoggerFactory.getLogger(UploadService.class);
   private static final Pattern UPLOAD_ID =
       Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   private static final int PROGRESS_LIMIT = 4096;
@@ -85,12 +98,55 @@ public final class UploadService {
     }
   }
 
-  /** Running hash of an upload's received bytes, and the lock that orders its chunks. */
+  /** Where hashed bytes go: {@code MessageDigest::update} or {@code SHA256Digest::update}. */
+  @FunctionalInterface
+  private interface HashInput {
+    void update(byte[] bytes, int offset, int length);
+  }
+
+  /**
+   * Running SHA-256 of an upload's received bytes, and the lock that orders its chunks. The hash
+   * is the JDK's ({@code sha256}) or, for a chunked session, Bouncy Castle's ({@code savable}),
+   * whose state can be saved; at most one is set, and neither when it must be rebuilt.
+   */
   private static final class Progress {
     final ReentrantLock lock = new ReentrantLock();
     MessageDigest sha256;
+    SHA256Digest savable;
     long hashed;
+    /** The hash was resumed from a saved state rather than built from the bytes on this node. */
+    boolean resumed;
+
     volatile long lastUsed = System.nanoTime();
+
+    /** True when the hash in memory covers exactly the first {@code size} stored bytes. */
+    boolean covers(long size) {
+      return (sha256 != null || savable != null) && hashed == size;
+    }
+
+    void forget() {
+      sha256 = null;
+      savable = null;
+      resumed = false;
+    }
+
+    HashInput input() {
+      return savable != null ? savable::update : sha256::update;
+    }
+
+    byte[] digest() {
+      if (savable == null) {
+        return sha256.digest();
+      }
+      byte[] out = new byte[savable.getDigestSize()];
+      savable.doFinal(out, 0);
+      return out;
+    }
+
+    /** The state to save with the session row, or null when the hash cannot be saved. */
+    UploadHashState saved() {
+      return savable == null ? null : new UploadHashState(savable.getEncodedState(), hashed);
+    }
   }
 
   private final Database database;
@@ -126,8 +182,21 @@ public final class UploadService {
 
     /** Releases the claim, recording the activity for expiry; nothing when the row is gone. */
     void release() {
+      release(null);
+    }
+
+    /**
+     * Releases the claim and, in the same statement, saves the session's running hash; a null
+     * {@code hash} leaves the saved one as it was (its byte count tells whether it still fits).
+     */
+    void release(UploadHashState hash) {
+      long now = System.currentTimeMillis();
       database.write(c -> {
-        uploads.release(c, id, token, System.currentTimeMillis());
+        if (hash == null) {
+          uploads.release(c, id, token, now);
+        } else {
+          uploads.release(c, id, token, now, hash);
+        }
         return null;
       });
     }
@@ -176,10 +245,14 @@ public final class UploadService {
     p.lock.lock();
     try {
       Claim claim = claim(id);
+      UploadHashState saved = null;
       try {
-        return appendClaimed(id, p, range, body, claim);
+        long total = appendClaimed(id, p, range, body, claim);
+        // Only after a chunk stored whole: the hash then covers exactly the stored length.
+        saved = p.saved();
+        return total;
       } finally {
-        claim.release();
+        claim.release(saved);
       }
     } finally {
       p.lock.unlock();
@@ -189,23 +262,31 @@ public final class UploadService {
   private long appendClaimed(String id, Progress p, ChunkRange range, Exchange body, Claim claim)
       throws IOException {
     long size = store.uploadSize(id);
-    if (range != null) {
-      if (range.start() != size) {
-        throw new RegistryException(
-            ErrorCode.RANGE_INVALID,
-            "chunk starts at " + range.start() + " but the upload has " + size + " bytes",
-            Map.of("size", size));
-      }
-      long declared = body.contentLength();
-      if (declared >= 0 && declared != range.length()) {
-        throw new RegistryException(
-            ErrorCode.SIZE_INVALID,
-            "Content-Length " + declared + " does not match Content-Range length "
-                + range.length());
-      }
-    }
-    long received = receive(id, p, size, body, range == null ? -1 : range.length(), claim);
+    checkRange(range, size, body);
+    // A chunking client's first PATCH, or a later PATCH that finds the hash missing: from here
+    // on the session's hash is one whose state is saved.
+    boolean savable = range != null || size > 0;
+    long received = receive(id, p, size, body, range == null ? -1 : range.length(), claim, savable);
     return size + received;
+  }
+
+  /** A chunk must start where the session stands (else 416, nothing written) and match its body. */
+  private static void checkRange(ChunkRange range, long size, Exchange body) {
+    if (range == null) {
+      return;
+    }
+    if (range.start() != size) {
+      throw new RegistryException(
+          ErrorCode.RANGE_INVALID,
+          "chunk starts at " + range.start() + " but the upload has " + size + " bytes",
+          Map.of("size", size));
+    }
+    long declared = body.contentLength();
+    if (declared >= 0 && declared != range.length()) {
+      throw new RegistryException(
+          ErrorCode.SIZE_INVALID,
+          "Content-Length " + declared + " does not match Content-Range length " + range.length());
+    }
   }
 
   /**
@@ -229,10 +310,12 @@ public final class UploadService {
   }
 
   /**
-   * Completes a session with its final chunk (possibly empty): the digest is checked on the bytes
-   * actually stored; a mismatch commits nothing and cancels the session.
+   * Completes a session with its final chunk (possibly empty; with a range it is checked as a
+   * {@code PATCH}'s is): the digest is checked on the bytes actually stored; a mismatch commits
+   * nothing and cancels the session.
    */
-  public long finish(RepositoryName repository, String id, Digest digest, Exchange body)
+  public long finish(
+      RepositoryName repository, String id, Digest digest, ChunkRange range, Exchange body)
       throws IOException {
     session(repository, id);
     Progress p = progress(id);
@@ -241,7 +324,8 @@ public final class UploadService {
     try {
       claim = claim(id);
       long size = store.uploadSize(id);
-      if (size == 0 && isStored(digest)) {
+      checkRange(range, size, body);
+      if (size == 0 && range == null && isStored(digest)) {
         try {
           long total = verifyOnly(digest, body);
           linkStored(repository, id, digest);
@@ -253,9 +337,15 @@ public final class UploadService {
           throw e;
         }
       }
-      long received = receive(id, p, size, body, -1, claim);
+      // The last request of a session saves no state: the session ends with it.
+      long received = receive(id, p, size, body, range == null ? -1 : range.length(), claim, false);
       long total = size + received;
+      boolean resumed = p.resumed;
       Digest actual = digestOf(id, p, total, digest.algorithm());
+      if (!actual.equals(digest) && resumed) {
+        // A saved state is trusted only as far as the stored bytes bear it out.
+        actual = digestOfStored(id, total, digest.algorithm());
+      }
       if (!actual.equals(digest)) {
         cancelLocked(id);
         throw digestMismatch(digest, actual);
@@ -287,7 +377,7 @@ public final class UploadService {
     }
     Progress p = new Progress();
     try {
-      long total = receive(id, p, 0, body, -1, null);
+      long total = receive(id, p, 0, body, -1, null, false);
       Digest actual = digestOf(id, p, total, digest.algorithm());
       if (!actual.equals(digest)) {
         throw digestMismatch(digest, actual);
@@ -338,7 +428,7 @@ public final class UploadService {
     MessageDigest md = newDigest(digest.jcaName());
     byte[] scratch = new byte[HASH_SLICE];
     long total = body.readBody(bytes -> {
-      hash(md, bytes, scratch);
+      hash(md::update, bytes, scratch);
       bytes.position(bytes.limit());
     });
     Digest actual = Digest.of(digest.algorithm(), md.digest());
@@ -389,13 +479,17 @@ public final class UploadService {
     });
   }
 
-  /** @param claim the session's claim, renewed as bytes arrive; null for a monolithic upload */
-  private long receive(String id, Progress p, long size, Exchange body, long expected, Claim claim)
+  /**
+   * @param claim the session's claim, renewed as bytes arrive; null for a monolithic upload
+   * @param savable when the hash must be started or rebuilt, use one whose state can be saved
+   */
+  private long receive(
+      String id, Progress p, long size, Exchange body, long expected, Claim claim, boolean savable)
       throws IOException {
-    if (p.sha256 == null || p.hashed != size) {
-      rehash(id, p, size);
+    if (!p.covers(size)) {
+      catchUp(id, p, size, savable);
     }
-    MessageDigest sha256 = p.sha256;
+    HashInput hash = p.input();
     byte[] scratch = new byte[HASH_SLICE];
     long received;
     try (BlobWriter writer = store.appendUpload(id)) {
@@ -403,12 +497,12 @@ public final class UploadService {
         if (claim != null) {
           claim.renewIfDue();
         }
-        hash(sha256, bytes, scratch);
+        hash(hash, bytes, scratch);
         writer.write(bytes);
       });
       if (expected >= 0 && received != expected) {
         // Roll back to where the chunk started so the client can resend it.
-        p.sha256 = null;
+        p.forget();
         writer.close();
         truncate(id, size);
         throw new RegistryException(
@@ -417,7 +511,7 @@ public final class UploadService {
       }
       writer.commit();
     } catch (IOException | RuntimeException e) {
-      p.sha256 = null; // the stored prefix is the truth; rebuild from it next time
+      p.forget(); // the stored prefix is the truth; rebuild from it next time
       throw e;
     }
     p.hashed = size + received;
@@ -448,16 +542,56 @@ public final class UploadService {
     store.driver().move(BlobStore.uploadKey(scratch), BlobStore.uploadKey(id));
   }
 
-  private void rehash(String id, Progress p, long size) throws IOException {
-    MessageDigest sha256 = newDigest("SHA-256");
-    if (size > 0) {
-      hashPrefix(id, sha256, size);
+  /**
+   * Brings the hash in memory to the session's stored length {@code size}: resumed from the
+   * state saved with the row when that covers exactly {@code size} bytes, else rebuilt by
+   * re-reading the stored prefix.
+   *
+   * @param savable start or rebuild a hash whose state can be saved (Bouncy Castle's)
+   */
+  private void catchUp(String id, Progress p, long size, boolean savable) throws IOException {
+    p.forget();
+    if (size > 0 && resume(id, p, size)) {
+      return;
     }
-    p.sha256 = sha256;
+    if (savable) {
+      SHA256Digest sha256 = new SHA256Digest();
+      if (size > 0) {
+        hashPrefix(id, sha256::update, size);
+      }
+      p.savable = sha256;
+    } else {
+      MessageDigest sha256 = newDigest("SHA-256");
+      if (size > 0) {
+        hashPrefix(id, sha256::update, size);
+      }
+      p.sha256 = sha256;
+    }
     p.hashed = size;
   }
 
-  private void hashPrefix(String id, MessageDigest md, long size) throws IOException {
+  /** Resumes the saved hash if it covers exactly {@code size} bytes; false when it does not. */
+  private boolean resume(String id, Progress p, long size) {
+    Optional<UploadHashState> saved = database.read(c -> uploads.hashState(c, id));
+    if (saved.isEmpty() || saved.get().bytes() != size) {
+      return false;
+    }
+    try {
+      p.savable = new SHA256Digest(saved.get().encoded());
+    } catch (RuntimeException e) {
+      log.warn(
+          "upload {}: the saved hash state cannot be read ({}); re-reading the prefix",
+          id,
+          e.toString());
+      return false;
+    }
+    p.hashed = size;
+    p.resumed = true;
+    return true;
+  }
+
+  private void hashPrefix(String id, HashInput input, long size) throws IOException {
+    byte[] scratch = new byte[HASH_SLICE];
     try (SeekableByteChannel in = store.openUpload(id)) {
       ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
       long remaining = size;
@@ -470,18 +604,23 @@ public final class UploadService {
         }
         remaining -= n;
         buffer.flip();
-        md.update(buffer);
+        hash(input, buffer, scratch);
       }
     }
   }
 
   private Digest digestOf(String id, Progress p, long total, String algorithm) throws IOException {
-    if ("sha256".equals(algorithm) && p.sha256 != null && p.hashed == total) {
-      return Digest.sha256(p.sha256.digest());
+    if ("sha256".equals(algorithm) && p.covers(total)) {
+      return Digest.sha256(p.digest());
     }
+    return digestOfStored(id, total, algorithm);
+  }
+
+  /** The digest of the first {@code total} stored bytes, read back from storage. */
+  private Digest digestOfStored(String id, long total, String algorithm) throws IOException {
     MessageDigest md = newDigest(Digest.jcaName(algorithm));
     if (total > 0) {
-      hashPrefix(id, md, total);
+      hashPrefix(id, md::update, total);
     }
     return Digest.of(algorithm, md.digest());
   }
@@ -525,7 +664,7 @@ public final class UploadService {
    * and {@code MessageDigest.update(ByteBuffer)} copies those 4 KiB at a time (measured: two
    * thirds of a push's CPU); one bulk copy into an array and large updates cost a fraction.
    */
-  private static void hash(MessageDigest md, ByteBuffer bytes, byte[] scratch) {
+  private static void hash(HashInput md, ByteBuffer bytes, byte[] scratch) {
     if (bytes.hasArray()) {
       md.update(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
       return;

@@ -38,7 +38,8 @@ final class Migrations {
       new Migration(8, "external identities", "/db/migration/common/V8__external_identities.sql"),
       new Migration(9, "upload claims", "/db/migration/common/V9__upload_claims.sql"),
       new Migration(
-          10, "sessions and settings", "/db/migration/common/V10__sessions_and_settings.sql"));
+          10, "sessions and settings", "/db/migration/common/V10__sessions_and_settings.sql"),
+      new Migration(11, "upload hash state", "/db/migration/common/V11__upload_hash_state.sql"));
 
   private final Database database;
 

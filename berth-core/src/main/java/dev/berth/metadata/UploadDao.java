@@ -75,7 +75,10 @@ public final class UploadDao {
     }
   }
 
-  /** Releases one's own claim and records the activity (for expiry). */
+  /**
+   * Releases one's own claim and records the activity (for expiry); the saved hash state, if
+   * any, is left as it was.
+   */
   public void release(Connection c, String id, String token, long now) throws SQLException {
     try (PreparedStatement p =
         c.prepareStatement("UPDATE uploads SET claim = NULL, claim_until = 0, updated_at = ?"
@@ -84,6 +87,42 @@ public final class UploadDao {
       p.setString(2, id);
       p.setString(3, token);
       p.executeUpdate();
+    }
+  }
+
+  /**
+   * Releases one's own claim, records the activity and saves the session's running hash, in one
+   * statement: the state is written only by the writer that held the claim while it hashed.
+   */
+  public void release(Connection c, String id, String token, long now, UploadHashState hash)
+      throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("UPDATE uploads SET claim = NULL, claim_until = 0, updated_at = ?,"
+            + " hash_state = ?, hashed_bytes = ? WHERE id = ? AND claim = ?")) {
+      p.setLong(1, now);
+      p.setBytes(2, hash.encoded());
+      p.setLong(3, hash.bytes());
+      p.setString(4, id);
+      p.setString(5, token);
+      p.executeUpdate();
+    }
+  }
+
+  /** The session's saved running hash; empty when none was saved or the session is gone. */
+  public Optional<UploadHashState> hashState(Connection c, String id) throws SQLException {
+    try (PreparedStatement p =
+        c.prepareStatement("SELECT hash_state, hashed_bytes FROM uploads WHERE id = ?")) {
+      p.setString(1, id);
+      try (ResultSet rs = p.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        byte[] encoded = rs.getBytes(1);
+        long bytes = rs.getLong(2);
+        return encoded == null || encoded.length == 0 || rs.wasNull()
+            ? Optional.empty()
+            : Optional.of(new UploadHashState(encoded, bytes));
+      }
     }
   }
 

@@ -20,5 +20,11 @@ package dev.berth.metadata;
  * <p>While a chunk (or the final {@code PUT}) is being written the row carries that request's
  * claim ({@code claim}, {@code claim_until}; {@code UploadDao#claim}): one writer per session
  * across all nodes, so that two requests for the same offset cannot both append.
+ *
+ * <p>A chunked session's row also carries the running SHA-256 after its last chunk ({@code
+ * hash_state}, {@code hashed_bytes}; {@link UploadHashState}), written in the statement that
+ * releases the chunk's claim, so that the node taking the next chunk resumes it instead of
+ * re-reading the stored bytes. It is a cache of what the stored bytes determine: used only when
+ * {@code hashed_bytes} equals the stored length, and the final digest is checked on the bytes.
  */
 public record UploadSession(String id, String repository, long startedAt, long updatedAt) {}

@@ -17,11 +17,12 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * What re-hashing the stored prefix costs when an upload's chunks land on different nodes
- * (decision 015): a 512 MiB blob in 8 MiB chunks, every chunk to the same node (the SHA-256 state
- * stays in memory) or alternately to two nodes (each chunk finds the state missing and re-reads
- * the prefix), on a shared filesystem and on S3 (s3proxy), metadata on PostgreSQL. Not part of
- * the build (the name is no test's): run it with {@code -Dtest=HashStateBenchmark}.
+ * What it costs when an upload's chunks land on different nodes (decision 015): a 512 MiB blob in
+ * 8 MiB chunks, every chunk to the same node (the SHA-256 state stays in memory) or alternately
+ * to two nodes (each chunk finds the state missing from memory; since the hybrid it resumes the
+ * state saved in the session row, before it re-read the prefix), on a shared filesystem and on
+ * S3 (s3proxy), metadata on PostgreSQL. Not part of the build (the name is no test's): run it
+ * with {@code -Dtest=HashStateBenchmark}.
  */
 class HashStateBenchmark {
   private static final int CHUNK = 8 << 20;

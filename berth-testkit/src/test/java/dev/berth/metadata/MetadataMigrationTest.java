@@ -30,6 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@link MetadataMigration}: a SQLite database filled through the DAOs, copied into a real PostgreSQL. */
 class MetadataMigrationTest {
+  /** A saved hash state: bytes of every sign, as Bouncy Castle's encoded state has. */
+  private static final byte[] HASH_STATE = {0, 1, -1, 127, -128, 42, 0};
+
   private final PostgresServer server = PostgresServer.shared();
   private final RepositoryDao repositories = new RepositoryDao();
   private final BlobDao blobs = new BlobDao();
@@ -86,6 +89,10 @@ class MetadataMigrationTest {
       tags.put(c, app, "latest", indexId);
       tags.put(c, app, "1.0", imageId);
       uploads.insert(c, new UploadSession("upload-1", "team/app", 1_000, 2_000));
+      // A chunked session with its saved hash (decision 015), one without.
+      uploads.insert(c, new UploadSession("upload-2", "team/app", 1_000, 1_000));
+      uploads.claim(c, "upload-2", "claim", 1_000, 61_000);
+      uploads.release(c, "upload-2", "claim", 3_000, new UploadHashState(HASH_STATE, 8 << 20));
       try (Statement s = c.createStatement()) {
         s.execute(
             "INSERT INTO gc_runs (started_at, finished_at, dry_run, delete_untagged, trigger_source, status,"
@@ -168,6 +175,14 @@ class MetadataMigrationTest {
         .hasValue(100);
     assertThat(target.read((Connection c) -> uploads.find(c, "upload-1")))
         .contains(new UploadSession("upload-1", "team/app", 1_000, 2_000));
+    assertThat(target.read((Connection c) -> uploads.hashState(c, "upload-1"))).isEmpty();
+    assertThat(target.read((Connection c) -> uploads.find(c, "upload-2")))
+        .contains(new UploadSession("upload-2", "team/app", 1_000, 3_000));
+    assertThat(target.read((Connection c) -> uploads.hashState(c, "upload-2")))
+        .hasValueSatisfying(saved -> {
+          assertThat(saved.encoded()).isEqualTo(HASH_STATE);
+          assertThat(saved.bytes()).isEqualTo(8 << 20);
+        });
     assertThat(target.read((Connection c) ->
             tags.list(c, repositories.findId(c, "team/app").orElseThrow(), null, 10)))
         .containsExactly("1.0", "latest");
@@ -267,7 +282,7 @@ class MetadataMigrationTest {
     assertThat(result.complete()).isFalse();
     assertThat(result.counts())
         .filteredOn(count -> !count.matches())
-        .containsExactly(new MetadataMigration.TableCount("uploads", 1, 2));
+        .containsExactly(new MetadataMigration.TableCount("uploads", 2, 3));
   }
 
   @Test

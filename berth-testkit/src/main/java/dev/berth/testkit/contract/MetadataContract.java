@@ -12,6 +12,7 @@ import dev.berth.metadata.RepositoryDao;
 import dev.berth.metadata.StoredManifest;
 import dev.berth.metadata.TagDao;
 import dev.berth.metadata.UploadDao;
+import dev.berth.metadata.UploadHashState;
 import dev.berth.metadata.UploadSession;
 import dev.berth.oci.Digest;
 import dev.berth.oci.ErrorCode;
@@ -607,6 +608,61 @@ public abstract class MetadataContract {
     assertThat(database.read((Connection c) -> uploads.idleSince(c, 1_000, 10)))
         .extracting(UploadSession::id)
         .containsExactly("b", "c");
+  }
+
+  @Test
+  void oneWriterAtATimeClaimsASessionAndSavesItsHashStateWhenItReleases() {
+    database.write(c -> insertUpload(c, new UploadSession("u", "alpine", 1, 1)));
+    assertThat(hashState("u")).as("a new session has no saved hash").isEmpty();
+    // Every byte value survives, as Bouncy Castle's encoded digest state needs.
+    byte[] state = new byte[256];
+    for (int i = 0; i < state.length; i++) {
+      state[i] = (byte) i;
+    }
+
+    assertThat(database.write((Connection c) -> uploads.claim(c, "u", "first", 10, 100)))
+        .isTrue();
+    assertThat(database.write((Connection c) -> uploads.claim(c, "u", "second", 20, 200)))
+        .as("claimed by another until 100")
+        .isFalse();
+    database.write(c -> {
+      uploads.release(c, "u", "first", 30, new UploadHashState(state, 1_000));
+      return null;
+    });
+
+    assertThat(hashState("u")).hasValueSatisfying(saved -> {
+      assertThat(saved.encoded()).isEqualTo(state);
+      assertThat(saved.bytes()).isEqualTo(1_000);
+    });
+    assertThat(database.read((Connection c) -> uploads.find(c, "u")))
+        .hasValue(new UploadSession("u", "alpine", 1, 30));
+
+    assertThat(database.write((Connection c) -> uploads.claim(c, "u", "second", 40, 400)))
+        .as("released")
+        .isTrue();
+    database.write(c -> {
+      uploads.release(c, "u", "first", 50, new UploadHashState(new byte[] {9}, 2_000));
+      return null;
+    });
+    assertThat(hashState("u"))
+        .as("a writer whose claim was taken saves nothing")
+        .map(UploadHashState::bytes)
+        .hasValue(1_000L);
+    database.write(c -> {
+      uploads.release(c, "u", "second", 60);
+      return null;
+    });
+    assertThat(hashState("u"))
+        .as("a release without a state keeps the saved one")
+        .map(UploadHashState::bytes)
+        .hasValue(1_000L);
+    assertThat(database.read((Connection c) -> uploads.find(c, "u")))
+        .hasValue(new UploadSession("u", "alpine", 1, 60));
+    assertThat(hashState("missing")).isEmpty();
+  }
+
+  private Optional<UploadHashState> hashState(String id) {
+    return database.read(c -> uploads.hashState(c, id));
   }
 
   // --- transactions ------------------------------------------------------------------------------
