@@ -1,5 +1,6 @@
 package dev.berth.audit;
 
+import java.time.Instant;
 import java.util.Map;
 
 /**
@@ -28,7 +29,20 @@ public record AuditActor(ActorType type, String name, String address, String use
       String repository,
       String reference,
       String digest) {
-    return event(action, outcome).withResource(project, repository, reference, digest);
+    // Built in one step: this runs on the request path of every pull.
+    return new AuditEvent(
+        Instant.now(),
+        type,
+        name,
+        address,
+        userAgent,
+        action,
+        project,
+        repository,
+        reference,
+        digest,
+        outcome,
+        Map.of());
   }
 
   /** An event with facts ({@code detail}); never a password or secret. */

@@ -60,7 +60,9 @@ public record AuditEvent(
     Objects.requireNonNull(actorType, "actorType");
     Objects.requireNonNull(action, "action");
     Objects.requireNonNull(outcome, "outcome");
-    time = Instant.ofEpochMilli(time.toEpochMilli());
+    if (time.getNano() % 1_000_000 != 0) {
+      time = Instant.ofEpochMilli(time.toEpochMilli());
+    }
     actorName = cut(actorName, NAME_LENGTH);
     sourceAddress = cut(sourceAddress, ADDRESS_LENGTH);
     userAgent = cut(userAgent, USER_AGENT_LENGTH);
@@ -68,28 +70,34 @@ public record AuditEvent(
     repository = cut(repository, NAME_LENGTH);
     reference = cut(reference, NAME_LENGTH);
     digest = cut(digest, DIGEST_LENGTH);
-    TreeMap<String, String> sorted = new TreeMap<>();
-    if (detail != null) {
-      if (detail.size() > DETAIL_ENTRIES) {
-        throw new IllegalArgumentException(
-            "audit detail has " + detail.size() + " entries, at most " + DETAIL_ENTRIES);
-      }
-      for (Map.Entry<String, String> entry : detail.entrySet()) {
-        String name = Objects.requireNonNull(entry.getKey(), "detail key");
-        if (name.isEmpty() || name.length() > DETAIL_KEY_LENGTH) {
-          throw new IllegalArgumentException("audit detail keys must be 1 to 64 characters");
-        }
-        String lower = name.toLowerCase(Locale.ROOT);
-        for (String word : SECRET_WORDS) {
-          if (lower.contains(word)) {
-            throw new IllegalArgumentException(
-                "audit detail key '" + name + "' names a secret; secrets are never recorded");
-          }
-        }
-        sorted.put(name, cut(entry.getValue(), DETAIL_VALUE_LENGTH));
-      }
+    if (detail == null || detail.isEmpty()) {
+      detail = Map.of();
+    } else {
+      detail = sortedDetail(detail);
     }
-    detail = Collections.unmodifiableMap(sorted);
+  }
+
+  private static Map<String, String> sortedDetail(Map<String, String> detail) {
+    TreeMap<String, String> sorted = new TreeMap<>();
+    if (detail.size() > DETAIL_ENTRIES) {
+      throw new IllegalArgumentException(
+          "audit detail has " + detail.size() + " entries, at most " + DETAIL_ENTRIES);
+    }
+    for (Map.Entry<String, String> entry : detail.entrySet()) {
+      String name = Objects.requireNonNull(entry.getKey(), "detail key");
+      if (name.isEmpty() || name.length() > DETAIL_KEY_LENGTH) {
+        throw new IllegalArgumentException("audit detail keys must be 1 to 64 characters");
+      }
+      String lower = name.toLowerCase(Locale.ROOT);
+      for (String word : SECRET_WORDS) {
+        if (lower.contains(word)) {
+          throw new IllegalArgumentException(
+              "audit detail key '" + name + "' names a secret; secrets are never recorded");
+        }
+      }
+      sorted.put(name, cut(entry.getValue(), DETAIL_VALUE_LENGTH));
+    }
+    return Collections.unmodifiableMap(sorted);
   }
 
   /** An event now, without source, resource or detail. */

@@ -78,7 +78,9 @@ public final class LoginThrottle {
   }
 
   public void succeeded(String username, String address) {
-    pairs.remove(key(username, address));
+    if (!pairs.isEmpty()) { // the usual case, on every request with Basic credentials
+      pairs.remove(key(username, address));
+    }
   }
 
   private static void count(Map<String, Failures> map, String key, long now) {

@@ -9,8 +9,10 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
@@ -66,8 +68,8 @@ public final class FsBlobDriver implements BlobDriver {
   public BlobWriter writer(String key, boolean append) throws IOException {
     Path file = path(key);
     for (int attempt = 1; ; attempt++) {
-      Files.createDirectories(file.getParent());
       try {
+        makeDirectories(file.getParent());
         FileChannel channel = append
             ? FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
             : FileChannel.open(
@@ -101,8 +103,8 @@ public final class FsBlobDriver implements BlobDriver {
     Path source = path(from);
     Path target = path(to);
     for (int attempt = 1; ; attempt++) {
-      Files.createDirectories(target.getParent());
       try {
+        makeDirectories(target.getParent());
         Files.move(
             source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         break;
@@ -117,6 +119,25 @@ public final class FsBlobDriver implements BlobDriver {
       }
     }
     syncDirectory(target.getParent());
+  }
+
+  /**
+   * {@link Files#createDirectories}, which fails with {@link FileAlreadyExistsException} when a
+   * concurrent delete prunes a directory between its "exists" and "is a directory" checks (see
+   * pruneEmptyParents); that is reported as the {@link NoSuchFileException} the callers retry on.
+   */
+  private static void makeDirectories(Path dir) throws IOException {
+    try {
+      Files.createDirectories(dir);
+    } catch (FileAlreadyExistsException e) {
+      if (Files.isRegularFile(dir, LinkOption.NOFOLLOW_LINKS)) {
+        throw e;
+      }
+      NoSuchFileException pruned =
+          new NoSuchFileException(dir.toString(), null, "pruned while being made");
+      pruned.initCause(e);
+      throw pruned;
+    }
   }
 
   @Override
