@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  *       UPDATE}; SQLite has one writer) until the commit, which keeps the chain one line across
  *       threads and nodes, and taking that lock last keeps lock order the same everywhere.
  *   <li>{@link #recordAsync} is for pulls, which must not wait: the event joins a bounded queue
- *       that one virtual thread writes in batches (one transaction per batch, gathered for up to 100
- *       ms or until half the bound is queued); identical pulls in a batch become one record
+ *       that one platform thread writes in batches (one transaction per batch, gathered for up
+ *       to 100 ms or until half the bound is queued); identical pulls in a batch become one record
  *       with a count ({@link #coalesce}, decision 017). At most {@code
  *       pullBatchSize} pull events are ever queued or being written, so a crash loses at most one
  *       batch; when that many are pending, a new one is dropped and counted ({@link #dropped})
@@ -234,11 +234,12 @@ public final class AuditLog implements AutoCloseable {
 
   /**
    * One record per distinct pull in a batch (decision 017): events that differ only in their time
-   * — the same actor, source address, user agent, resource and outcome — become the first one's
-   * record with {@value #COUNT} (how many pulls it stands for, when more than one) and {@value
-   * #LAST} (the last one's time, ISO-8601) in its detail. Records keep the order of their first
-   * pull. Every pull is still counted; what is given up is each repeat's own millisecond, within
-   * the batch's window (at most {@link #LINGER} plus a write).
+   * — the same actor, source address, user agent, resource and outcome — become one record, at
+   * the earliest one's time and in the first one's place, with {@value #COUNT} (how many pulls it
+   * stands for, when more than one) and {@value #LAST} (the latest one's time, ISO-8601) in its
+   * detail. Records keep the order of their first pull. Every pull is still counted; what is
+   * given up is each repeat's own millisecond, within the batch's window (at most {@link #LINGER}
+   * plus a write).
    */
   static List<AuditEvent> coalesce(List<AuditEvent> batch) {
     if (batch.size() < 2) {
@@ -299,10 +300,12 @@ public final class AuditLog implements AutoCloseable {
   private static final class Repeats {
     private final AuditEvent first;
     private int count = 1;
+    private Instant earliest;
     private Instant last;
 
     Repeats(AuditEvent first) {
       this.first = first;
+      this.earliest = first.time();
       this.last = first.time();
     }
 
@@ -310,6 +313,10 @@ public final class AuditLog implements AutoCloseable {
       count++;
       if (event.time().isAfter(last)) {
         last = event.time();
+      }
+      // Threads queue their pulls in about, not exactly, the order of their clocks.
+      if (event.time().isBefore(earliest)) {
+        earliest = event.time();
       }
     }
 
@@ -320,7 +327,7 @@ public final class AuditLog implements AutoCloseable {
       Map<String, String> detail = new TreeMap<>(first.detail());
       detail.put(COUNT, Integer.toString(count));
       detail.put(LAST, last.toString());
-      return first.withDetail(detail);
+      return first.withTime(earliest).withDetail(detail);
     }
   }
 

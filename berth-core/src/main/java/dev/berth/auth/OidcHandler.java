@@ -21,8 +21,9 @@ import java.util.regex.Pattern;
  *
  * <pre>
  *   GET  /api/v1/oidc/login[?new-cli-secret=true]  → 302 to the provider, with the flow cookie
- *   GET  /api/v1/oidc/callback?code&amp;state          → 200 {"username","admin","groups","csrfToken",
- *                                                  "cliSecret"?}, Set-Cookie berth_session
+ *   GET  /api/v1/oidc/callback?code&amp;state          → 200 {"username","admin","groups",
+ *                                                  "csrfToken","cliSecret"?}, Set-Cookie
+ *                                                  berth_session
  *   POST /api/v1/users/{name}/cli-secret           the user itself → 200 {"username","cliSecret"}
  * </pre>
  *

@@ -41,6 +41,20 @@ class AuditLogCoalesceTest {
   }
 
   @Test
+  void theRecordStartsAtTheEarliestPullEvenWhenItWasQueuedLater() {
+    List<AuditEvent> records = AuditLog.coalesce(List.of(
+        pull(5, "198.51.100.7", "docker/27", "latest"),
+        pull(2, "198.51.100.7", "docker/27", "latest"),
+        pull(4, "198.51.100.7", "docker/27", "latest")));
+    assertThat(records).singleElement().satisfies(r -> {
+      assertThat(r.time()).isEqualTo(T0.plusMillis(2));
+      assertThat(r.detail())
+          .containsEntry(AuditLog.COUNT, "3")
+          .containsEntry(AuditLog.LAST, "2026-03-01T12:00:00.005Z");
+    });
+  }
+
+  @Test
   void aBatchWithoutRepeatsIsWrittenAsItCame() {
     List<AuditEvent> batch = List.of(
         pull(0, "198.51.100.7", "docker/27", "latest"), pull(0, "198.51.100.7", "docker/27", "v1"));
