@@ -25,9 +25,14 @@ import javax.crypto.spec.SecretKeySpec;
  * Turns credentials into a {@link Principal}. A password hash costs tens of milliseconds by
  * design, so a verified username/password pair is remembered for {@link #REMEMBER}: keyed by an
  * HMAC of the pair under a key that lives only in this process (the table never holds a
- * password), together with the user's credential version. Every request still reads the user's
- * row (disabled? admin? version?), so a password change or a disabled account counts at once on
- * every node; only the hash computation is skipped.
+ * password), together with the user's credential version and the account row as read then. The
+ * row is read again only when accounts may have changed since: any change to a user, robot,
+ * external identity or project bumps {@link Database#accountsVersion} on every node (SQLite: at
+ * the commit; PostgreSQL: at the commit on the node that made it, by {@code NOTIFY} on the others,
+ * and while that listener is disconnected the row is read on every request). So a password
+ * change, a disabled account or a changed admin flag counts at once on the node that made it and
+ * within a notification's delay on the others, and a request with remembered credentials reads
+ * nothing.
  *
  * <p>With an external identity provider ({@code auth.provider}, decision 014): {@code ldap}
  * users' passwords are checked by the directory ({@link LdapDirectory}) and remembered in the
@@ -66,7 +71,13 @@ public final class Authenticator {
     }
   }
 
-  private record Remembered(long accountId, long credentialVersion, long expiresAt) {}
+  /**
+   * A verified password: whose, at which credential version, until when; and for database and
+   * robot accounts the account row as read then, with the {@link Database#accountsVersion} read
+   * before it, so that while no account changed anywhere the row need not be read again.
+   */
+  private record Remembered(
+      long accountId, long credentialVersion, long expiresAt, Account account, long version) {}
 
   /**
    * A user or robot row as far as checking its credentials goes; {@code passwordHash} is an OIDC
@@ -78,7 +89,8 @@ public final class Authenticator {
       boolean usable,
       long credentialVersion,
       Principal principal,
-      String source) {}
+      String source,
+      long usableUntil) {}
 
   public static final String ROBOT_PREFIX = "robot$";
 
@@ -209,6 +221,19 @@ public final class Authenticator {
     if (provider == IdentityProvider.LDAP && !local(credentials.username())) {
       return checkLdap(credentials, fresh);
     }
+    String key = rememberKey(credentials);
+    long now = clock.millis();
+    // Read before the row: a change committed after this read makes the entry stale at once.
+    long version = database.accountsVersion();
+    Remembered hit = remembered.get(key);
+    if (hit != null
+        && hit.account() != null
+        && version >= 0
+        && hit.version() == version
+        && hit.expiresAt() > now) {
+      // Verified before, and no account changed on any node since the row was read.
+      return Optional.of(hit.account().principal());
+    }
     Optional<Account> found = account(credentials.username());
     if (found.isEmpty()
         || !found.get().usable()
@@ -219,20 +244,21 @@ public final class Authenticator {
       return Optional.empty();
     }
     Account account = found.get();
-    String key = rememberKey(credentials);
-    long now = clock.millis();
-    Remembered hit = remembered.get(key);
     if (hit != null
         && hit.accountId() == account.id()
         && hit.credentialVersion() == account.credentialVersion()
         && hit.expiresAt() > now) {
+      remembered.put(
+          key,
+          new Remembered(
+              hit.accountId(), hit.credentialVersion(), hit.expiresAt(), account, version));
       return Optional.of(account.principal());
     }
     if (!hasher.verify(credentials.password(), account.passwordHash())) {
       return Optional.empty();
     }
     fresh[0] = true;
-    remember(key, account.id(), account.credentialVersion(), now);
+    remember(key, account, version, now);
     return Optional.of(account.principal());
   }
 
@@ -273,20 +299,29 @@ public final class Authenticator {
         entry.get().groups(),
         entry.get().admin(),
         false);
-    login.ifPresent(
-        done -> remember(key, done.principal().id(), done.credentialVersion(), clock.millis()));
+    login.ifPresent(done ->
+        remember(key, done.principal().id(), done.credentialVersion(), clock.millis(), null, -1));
     fresh[0] = login.isPresent();
     return login.map(done -> done.principal());
   }
 
-  private void remember(String key, long accountId, long credentialVersion, long now) {
+  /** Remembers a database or robot account's verified password with its row (see above). */
+  private void remember(String key, Account account, long version, long now) {
+    remember(key, account.id(), account.credentialVersion(), now, account, version);
+  }
+
+  private void remember(
+      String key, long accountId, long credentialVersion, long now, Account account, long version) {
     if (remembered.size() >= MAX_REMEMBERED) {
       remembered.entrySet().removeIf(entry -> entry.getValue().expiresAt() <= now);
       if (remembered.size() >= MAX_REMEMBERED) {
         remembered.clear();
       }
     }
-    remembered.put(key, new Remembered(accountId, credentialVersion, now + REMEMBER.toMillis()));
+    // A robot account that expires sooner is not remembered past its expiry.
+    long until = Math.min(
+        now + REMEMBER.toMillis(), account == null ? Long.MAX_VALUE : account.usableUntil());
+    remembered.put(key, new Remembered(accountId, credentialVersion, until, account, version));
   }
 
   /** Accounts that authenticate against the database whatever the provider. */
@@ -330,7 +365,8 @@ public final class Authenticator {
                   && (robot.expiresAt() == null || robot.expiresAt() > clock.millis()),
               robot.credentialVersion(),
               new Principal.Robot(robot.id(), robot.name(), permissions(robot.permissions())),
-              null));
+              null,
+              robot.expiresAt() == null ? Long.MAX_VALUE : robot.expiresAt()));
     }
     return database.read(c -> {
       Optional<UserDao.UserRow> found = users.find(c, name);
@@ -351,7 +387,13 @@ public final class Authenticator {
             identity.map(UserIdentityDao.IdentityRow::groups).orElse(Set.of()));
       }
       return Optional.of(new Account(
-          user.id(), hash, !user.disabled(), user.credentialVersion(), principal, user.source()));
+          user.id(),
+          hash,
+          !user.disabled(),
+          user.credentialVersion(),
+          principal,
+          user.source(),
+          Long.MAX_VALUE));
     });
   }
 

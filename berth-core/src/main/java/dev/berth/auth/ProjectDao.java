@@ -1,5 +1,6 @@
 package dev.berth.auth;
 
+import dev.berth.metadata.Database;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -54,6 +55,7 @@ public final class ProjectDao {
   }
 
   public boolean delete(Connection c, String name) throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p = c.prepareStatement("DELETE FROM projects WHERE name = ?")) {
       p.setString(1, name);
       return p.executeUpdate() > 0;

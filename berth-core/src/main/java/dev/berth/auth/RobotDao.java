@@ -1,5 +1,6 @@
 package dev.berth.auth;
 
+import dev.berth.metadata.Database;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -50,6 +51,7 @@ public final class RobotDao {
       String description,
       Long expiresAt)
       throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p = c.prepareStatement(
         "INSERT INTO robots (name, project_id, secret_hash, permissions, description, expires_at,"
             + " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
@@ -77,6 +79,7 @@ public final class RobotDao {
 
   /** A new secret; the old one stops working at once (on every node). */
   public boolean setSecret(Connection c, String name, String secretHash) throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p = c.prepareStatement(
         "UPDATE robots SET secret_hash = ?, credential_version = credential_version + 1"
             + " WHERE name = ?")) {
@@ -87,6 +90,7 @@ public final class RobotDao {
   }
 
   public boolean setDisabled(Connection c, String name, boolean disabled) throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p = c.prepareStatement(
         "UPDATE robots SET disabled = ?, credential_version = credential_version + 1"
             + " WHERE name = ?")) {
@@ -97,6 +101,7 @@ public final class RobotDao {
   }
 
   public boolean delete(Connection c, String name) throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p = c.prepareStatement("DELETE FROM robots WHERE name = ?")) {
       p.setString(1, name);
       return p.executeUpdate() > 0;

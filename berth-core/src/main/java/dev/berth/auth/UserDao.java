@@ -1,5 +1,6 @@
 package dev.berth.auth;
 
+import dev.berth.metadata.Database;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -54,6 +55,7 @@ public final class UserDao {
       boolean admin,
       String source)
       throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     long now = System.currentTimeMillis();
     try (PreparedStatement p = c.prepareStatement(
         "INSERT INTO users (username, password_hash, email, admin, source, created_at, updated_at)"
@@ -74,6 +76,7 @@ public final class UserDao {
 
   /** Sets a new password hash; remembered verifications of the old one stop counting. */
   public boolean setPassword(Connection c, long id, String passwordHash) throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p = c.prepareStatement(
         "UPDATE users SET password_hash = ?, credential_version = credential_version + 1,"
             + " updated_at = ? WHERE id = ?")) {
@@ -85,6 +88,7 @@ public final class UserDao {
   }
 
   public boolean setDisabled(Connection c, long id, boolean disabled) throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p = c.prepareStatement(
         "UPDATE users SET disabled = ?, credential_version = credential_version + 1, updated_at = ?"
             + " WHERE id = ?")) {
@@ -96,6 +100,7 @@ public final class UserDao {
   }
 
   public boolean setAdmin(Connection c, long id, boolean admin) throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p =
         c.prepareStatement("UPDATE users SET admin = ?, updated_at = ? WHERE id = ?")) {
       p.setBoolean(1, admin);
@@ -106,6 +111,7 @@ public final class UserDao {
   }
 
   public boolean delete(Connection c, long id) throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p = c.prepareStatement("DELETE FROM users WHERE id = ?")) {
       p.setLong(1, id);
       return p.executeUpdate() > 0;

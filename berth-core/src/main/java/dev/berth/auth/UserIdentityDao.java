@@ -1,5 +1,6 @@
 package dev.berth.auth;
 
+import dev.berth.metadata.Database;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -40,6 +41,7 @@ public final class UserIdentityDao {
   /** Records the identity and groups of a login; keeps the CLI secret. */
   public void put(Connection c, long userId, String externalId, Set<String> groups)
       throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     String list = String.join(
         "\n", new TreeSet<>(groups.stream().filter(g -> !g.contains("\n")).toList()));
     try (PreparedStatement p = c.prepareStatement(
@@ -60,6 +62,7 @@ public final class UserIdentityDao {
    * verifications of the old secret at once.
    */
   public boolean setCliSecret(Connection c, long userId, String hash) throws SQLException {
+    Database.accountsChanged(c); // account caches on every node drop what they hold
     try (PreparedStatement p = c.prepareStatement(
         "UPDATE user_identities SET cli_secret_hash = ?, updated_at = ? WHERE user_id = ?")) {
       p.setString(1, hash);

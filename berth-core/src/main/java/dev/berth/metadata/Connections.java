@@ -19,5 +19,8 @@ sealed interface Connections permits SqliteConnections, PostgresConnections {
    */
   <T> T locked(int key, Database.Locked<T> action) throws java.io.IOException;
 
+  /** See {@link Database#accountsVersion}. */
+  long accountsVersion();
+
   void close();
 }

@@ -183,6 +183,45 @@ public final class Database implements AutoCloseable {
     return connections.locked(digest.toString().hashCode(), action);
   }
 
+  /**
+   * Tells every node, once the transaction {@code c} belongs to commits, that accounts changed:
+   * a user, a robot account, an external identity (groups, CLI secret) or a project whose
+   * robots go with it. Call it from the statement that changes them. Nodes see it as a new
+   * {@link #accountsVersion}: SQLite (one process) right after the commit, before the writer
+   * returns; PostgreSQL through {@code NOTIFY} (delivered after the commit), and on the node that
+   * committed also before its write returns. Only inside {@link #write} work.
+   */
+  public static void accountsChanged(Connection c) throws SQLException {
+    if (Dialect.of(c) == Dialect.POSTGRES) {
+      try (PreparedStatement notify = c.prepareStatement("SELECT pg_notify(?, '')")) {
+        notify.setString(1, PostgresConnections.ACCOUNTS_CHANNEL);
+        notify.execute();
+      }
+    }
+    // The thread that runs write work commits it (PostgreSQL: the caller; SQLite: the writer).
+    ACCOUNTS_CHANGED.set(Boolean.TRUE);
+  }
+
+  /** Set by {@link #accountsChanged} until the transaction it ran in ends. */
+  static final ThreadLocal<Boolean> ACCOUNTS_CHANGED = new ThreadLocal<>();
+
+  /** Whether this thread's transaction changed accounts; clears the mark. */
+  static boolean takeAccountsChanged() {
+    boolean changed = ACCOUNTS_CHANGED.get() != null;
+    ACCOUNTS_CHANGED.remove();
+    return changed;
+  }
+
+  /**
+   * A number that changes whenever accounts may have changed (see {@link #accountsChanged}), for
+   * caches of account rows: one filled at version v is valid while this still returns v. Read it
+   * before reading the rows. Negative while changes cannot be followed (PostgreSQL: the listener
+   * is not connected): then nothing may be cached.
+   */
+  public long accountsVersion() {
+    return connections.accountsVersion();
+  }
+
   static RegistryException unavailable(SQLException e) {
     return new RegistryException(
         ErrorCode.UNAVAILABLE, "metadata database error: " + e.getMessage(), null, e);

@@ -59,8 +59,90 @@ final class PostgresConnections implements Connections {
   /** The connection holding this thread's digest lock, which its reads and writes use too. */
   private final ThreadLocal<Connection> held = new ThreadLocal<>();
 
+  /** The channel of {@link Database#accountsChanged} notifications. */
+  static final String ACCOUNTS_CHANNEL = "berth_accounts";
+  /** How often the listener checks that its connection is alive when nothing arrives. */
+  private static final int LISTEN_POLL_MILLIS = 500;
+
+  private static final long LISTEN_CHECK_MILLIS = 5_000;
+
+  private final java.util.concurrent.atomic.AtomicLong accountsVersion =
+      new java.util.concurrent.atomic.AtomicLong();
+  /** Whether the listener is connected, so that versions follow every node's changes. */
+  private volatile boolean listening;
+
+  private volatile boolean closed;
+  private final Thread listener;
+
   private PostgresConnections(HikariDataSource pool) {
     this.pool = pool;
+    this.listener =
+        Thread.ofPlatform().daemon().name("berth-metadata-listener").start(this::listen);
+  }
+
+  /**
+   * Follows {@value #ACCOUNTS_CHANNEL} on a connection of its own (not from the pool): every
+   * notification, and every (re)connection, bumps the version; while disconnected the version
+   * reads as unknown, so caches of account rows are bypassed rather than trusted.
+   */
+  private void listen() {
+    java.util.Properties properties = new java.util.Properties();
+    if (pool.getUsername() != null) {
+      properties.setProperty("user", pool.getUsername());
+    }
+    if (pool.getPassword() != null) {
+      properties.setProperty("password", pool.getPassword());
+    }
+    properties.setProperty("socketTimeout", "30");
+    properties.setProperty("ApplicationName", "berth-listener");
+    boolean warned = false;
+    while (!closed) {
+      try (Connection c = java.sql.DriverManager.getConnection(pool.getJdbcUrl(), properties);
+          java.sql.Statement statement = c.createStatement()) {
+        statement.execute("LISTEN " + ACCOUNTS_CHANNEL);
+        org.postgresql.PGConnection notices = c.unwrap(org.postgresql.PGConnection.class);
+        accountsVersion.incrementAndGet();
+        listening = true;
+        if (warned) {
+          log.info("metadata listener connected again; account caches are used again");
+          warned = false;
+        }
+        long checked = System.currentTimeMillis();
+        while (!closed) {
+          org.postgresql.PGNotification[] received = notices.getNotifications(LISTEN_POLL_MILLIS);
+          if (received != null && received.length > 0) {
+            accountsVersion.incrementAndGet();
+          }
+          if (System.currentTimeMillis() - checked >= LISTEN_CHECK_MILLIS) {
+            statement.execute("SELECT 1"); // a dead connection fails here
+            checked = System.currentTimeMillis();
+          }
+        }
+      } catch (SQLException | RuntimeException e) {
+        listening = false;
+        accountsVersion.incrementAndGet();
+        if (!closed && !warned) {
+          log.warn(
+              "metadata listener disconnected ({}); account rows are read on every request until"
+                  + " it reconnects",
+              e.getMessage());
+          warned = true;
+        }
+        if (!closed) {
+          try {
+            Thread.sleep(1_000);
+          } catch (InterruptedException interrupted) {
+            return;
+          }
+        }
+      }
+    }
+    listening = false;
+  }
+
+  @Override
+  public long accountsVersion() {
+    return listening ? accountsVersion.get() : -1;
   }
 
   /** Opens the pool and its first connection: a bad password or an unreachable server fails here. */
@@ -150,6 +232,10 @@ final class PostgresConnections implements Connections {
     try {
       T value = work.run(connection);
       connection.commit();
+      if (Database.takeAccountsChanged()) {
+        // This node follows its own change before the write returns, not when NOTIFY arrives.
+        accountsVersion.incrementAndGet();
+      }
       return value;
     } catch (Throwable t) {
       rollbackQuietly(connection);
@@ -160,6 +246,7 @@ final class PostgresConnections implements Connections {
       throw t;
     } finally {
       transaction.remove();
+      Database.ACCOUNTS_CHANGED.remove();
       connection.setAutoCommit(true);
     }
   }
@@ -254,6 +341,13 @@ final class PostgresConnections implements Connections {
 
   @Override
   public void close() {
+    closed = true;
+    listener.interrupt();
+    try {
+      listener.join(2_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     pool.close();
   }
 }

@@ -41,6 +41,9 @@ final class SqliteConnections implements Connections {
   private final Thread writerThread;
   private volatile boolean closed;
   private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
+  /** Bumped after a commit that changed accounts (see {@link Database#accountsVersion}). */
+  private final java.util.concurrent.atomic.AtomicLong accountsVersion =
+      new java.util.concurrent.atomic.AtomicLong();
   /** Digest locks (one process owns a SQLite database): striped, collisions only serialise. */
   private final ReentrantLock[] digestLocks = new ReentrantLock[1024];
 
@@ -136,9 +139,11 @@ final class SqliteConnections implements Connections {
             unit.run(writer);
           }
           writer.commit();
+          followAccountChanges();
           batch.forEach(Pending::complete);
         } catch (SQLException | RuntimeException e) {
           rollbackQuietly();
+          followAccountChanges();
           for (Pending<?> unit : batch) {
             unit.outcome.completeExceptionally(e);
           }
@@ -157,6 +162,18 @@ final class SqliteConnections implements Connections {
       unit.outcome.completeExceptionally(
           new RegistryException(ErrorCode.UNAVAILABLE, "metadata database is closed"));
     }
+  }
+
+  /** After a commit or rollback, on the writer thread: a new version if accounts changed. */
+  private void followAccountChanges() {
+    if (Database.takeAccountsChanged()) { // a rolled-back change bumps too: harmless
+      accountsVersion.incrementAndGet();
+    }
+  }
+
+  @Override
+  public long accountsVersion() {
+    return accountsVersion.get();
   }
 
   @Override
