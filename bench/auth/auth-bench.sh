@@ -26,6 +26,8 @@ BASE=http://127.0.0.1:$PORT
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
+# shellcheck source=bench/auth/common.sh
+. bench/auth/common.sh
 
 start() { # $1: auth.enabled, $2: audit.pulls (default true)
   BERTH_AUTH_ENABLED=$1 BERTH_AUDIT_PULLS=${2:-true} BERTH_ADMIN_PASSWORD=$PASSWORD BERTH_LOG_ACCESS_LOG=false \
@@ -39,22 +41,6 @@ start() { # $1: auth.enabled, $2: audit.pulls (default true)
   echo "berth did not start"; cat "$WORK/berth-$1.log"; exit 1
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
-
-push_image() { # pushes library repository "bench" (public) as admin; prints the manifest path
-  local auth=(-u "admin:$PASSWORD")
-  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' > "$WORK/config"
-  head -c 2048 /dev/urandom > "$WORK/layer"
-  for f in config layer; do
-    d=sha256:$(sha256sum "$WORK/$f" | cut -d' ' -f1)
-    curl -sf "${auth[@]}" -X POST -H 'Content-Type: application/octet-stream' \
-      --data-binary @"$WORK/$f" "$BASE/v2/bench/blobs/uploads/?digest=$d" > /dev/null
-    eval "${f}_digest=$d; ${f}_size=$(stat -c %s "$WORK/$f")"
-  done
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
-    "$config_digest" "$config_size" "$layer_digest" "$layer_size" > "$WORK/manifest"
-  curl -sf "${auth[@]}" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-    --data-binary @"$WORK/manifest" "$BASE/v2/bench/manifests/v1" > /dev/null
-}
 
 run() { # $1 label, rest: extra wrk args
   local label=$1; shift
@@ -80,10 +66,6 @@ warm() { # JIT warm-up, not counted: 5 s windows until two in a row agree within
   echo "#   warmed up for ${waited}s (last window $rps req/s)"
 }
 
-curl_user() {
-  curl -sf -u "admin:$PASSWORD" -H 'Content-Type: application/json' \
-    -d '{"username":"alice","password":"alice-password"}' $BASE/api/v1/users > /dev/null
-}
 
 DISTINCT=(-s bench/auth/distinct-clients.lua)
 for round in $(seq 1 "$ROUNDS"); do
@@ -91,7 +73,7 @@ for round in $(seq 1 "$ROUNDS"); do
   start false; push_image
   warm
   run "off" ; stop
-  start true; push_image; [ "$round" = 1 ] && curl_user || true
+  start true; push_image; [ "$round" = 1 ] && create_alice || true
   curl -s -o /dev/null -w '' -u alice:alice-password $BASE/v2/ || true
   token=$(curl -sf -u alice:alice-password "$BASE/service/token?service=berth&scope=repository:bench:pull" \
     | sed -E 's/.*"token":"([^"]+)".*/\1/')

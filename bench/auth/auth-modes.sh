@@ -20,6 +20,8 @@ WORK=$(mktemp -d /tmp/berth-auth-modes-XXXX)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
+# shellcheck source=bench/auth/common.sh
+. bench/auth/common.sh
 
 BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=${PULLS:-true} BERTH_ADMIN_PASSWORD=$PASSWORD \
   BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:$PORT --data "$WORK/data" \
@@ -30,21 +32,8 @@ for _ in $(seq 1 200); do
   [ "$code" = 401 ] && break
   sleep 0.1
 done
-admin=(-u "admin:$PASSWORD")
-printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' > "$WORK/config"
-head -c 2048 /dev/urandom > "$WORK/layer"
-for f in config layer; do
-  d=sha256:$(sha256sum "$WORK/$f" | cut -d' ' -f1)
-  curl -sf "${admin[@]}" -X POST -H 'Content-Type: application/octet-stream' \
-    --data-binary @"$WORK/$f" "$BASE/v2/bench/blobs/uploads/?digest=$d" > /dev/null
-  eval "${f}_digest=$d; ${f}_size=$(stat -c %s "$WORK/$f")"
-done
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
-  "$config_digest" "$config_size" "$layer_digest" "$layer_size" > "$WORK/manifest"
-curl -sf "${admin[@]}" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-  --data-binary @"$WORK/manifest" "$BASE/v2/bench/manifests/v1" > /dev/null
-curl -sf "${admin[@]}" -H 'Content-Type: application/json' \
-  -d '{"username":"alice","password":"alice-password"}' $BASE/api/v1/users > /dev/null
+push_image
+create_alice
 token=$(curl -sf -u alice:alice-password "$BASE/service/token?service=berth&scope=repository:bench:pull" \
   | sed -E 's/.*"token":"([^"]+)".*/\1/')
 declare -A header=(
