@@ -6,6 +6,7 @@ import com.zaxxer.hikari.pool.HikariPool;
 import dev.berth.oci.ErrorCode;
 import dev.berth.oci.RegistryException;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -83,7 +84,11 @@ final class PostgresConnections implements Connections {
   /**
    * Follows {@value #ACCOUNTS_CHANNEL} on a connection of its own (not from the pool): every
    * notification, and every (re)connection, bumps the version; while disconnected the version
-   * reads as unknown, so caches of account rows are bypassed rather than trusted.
+   * reads as unknown, so caches of account rows are bypassed rather than trusted. Every {@value
+   * #LISTEN_CHECK_MILLIS} ms it checks delivery end to end: a notification it sent through the
+   * pool one check earlier must have arrived, else it reconnects (and counts as disconnected
+   * meanwhile) — which catches a connection that died quietly and a transaction-mode pooler
+   * between Berth and PostgreSQL, through which notifications are never delivered.
    */
   private void listen() {
     java.util.Properties properties = new java.util.Properties();
@@ -108,13 +113,26 @@ final class PostgresConnections implements Connections {
           warned = false;
         }
         long checked = System.currentTimeMillis();
+        String probe = probe(); // the first check: is a notification sent through the pool seen?
         while (!closed) {
           org.postgresql.PGNotification[] received = notices.getNotifications(LISTEN_POLL_MILLIS);
-          if (received != null && received.length > 0) {
-            accountsVersion.incrementAndGet();
+          if (received != null) {
+            for (org.postgresql.PGNotification notification : received) {
+              if (notification.getParameter().equals(probe)) {
+                probe = null;
+              } else if (!notification.getParameter().startsWith(PROBE_PREFIX)) {
+                accountsVersion.incrementAndGet(); // an account change (probes are not)
+              }
+            }
           }
           if (System.currentTimeMillis() - checked >= LISTEN_CHECK_MILLIS) {
-            statement.execute("SELECT 1"); // a dead connection fails here
+            if (probe != null) {
+              // Sent through the pool a check ago and never delivered: a transaction-mode pooler
+              // in between, or a connection that died quietly. Not to be trusted: start again.
+              throw new SQLException("a notification sent " + LISTEN_CHECK_MILLIS
+                  + " ms ago was not delivered (a transaction-mode connection pooler?)");
+            }
+            probe = probe();
             checked = System.currentTimeMillis();
           }
         }
@@ -138,6 +156,28 @@ final class PostgresConnections implements Connections {
       }
     }
     listening = false;
+  }
+
+  /** Payloads of the listener's own delivery checks, which are not account changes. */
+  private static final String PROBE_PREFIX = "probe:";
+
+  private final String probeId = java.util.UUID.randomUUID().toString();
+  private long probes;
+
+  /**
+   * Sends a notification through the pool, as account changes are sent, for the listener to
+   * receive by the next check; returns its payload. Also proves the listening connection alive
+   * when it arrives.
+   */
+  private String probe() throws SQLException {
+    String payload = PROBE_PREFIX + probeId + ":" + (++probes);
+    try (Connection c = pool.getConnection();
+        PreparedStatement notify = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+      notify.setString(1, ACCOUNTS_CHANNEL);
+      notify.setString(2, payload);
+      notify.execute();
+    }
+    return payload;
   }
 
   @Override
