@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 public final class ErrorResponses {
   private static final Logger log = LoggerFactory.getLogger(ErrorResponses.class);
   /** Request bodies up to this size are read away before an error answer (see {@link #send}). */
-  private static final long DISCARD_LIMIT = 64 << 10;
+  /** Bodies up to this are read away before an error answer: twice the largest manifest. */
+  private static final long DISCARD_LIMIT = 8 << 20;
 
   /** Answers with the error a throwable stands for; never throws. */
   public void send(Exchange exchange, Throwable failure) {
@@ -27,9 +28,10 @@ public final class ErrorResponses {
       return;
     }
     // A refusal often comes before the request body is read; Jetty may then close the
-    // connection after the answer, and a client that reuses it fails on its next request. So a
-    // small body is read away. (A larger one is left to Jetty: closing at once could reset the
-    // connection before the client, still sending, has read the answer.)
+    // connection after the answer, and a client that reuses it fails on its next request; and a
+    // client still sending when the connection closes may get a reset instead of the answer (a
+    // manifest over its 4 MiB limit was refused so, now and then). So a body up to 8 MiB is read
+    // away first. A larger one (a refused blob upload) is left to Jetty rather than read in full.
     long length = exchange.contentLength();
     if (length > 0 && length <= DISCARD_LIMIT) {
       exchange.discardBody();
