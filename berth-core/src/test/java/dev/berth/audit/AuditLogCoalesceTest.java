@@ -16,6 +16,19 @@ class AuditLogCoalesceTest {
         .withResource("library", "library/alpine", reference, "sha256:" + "cd".repeat(32));
   }
 
+  /** Like {@link #pull} of "latest" from 198.51.100.7 with docker/27, by another actor. */
+  private static AuditEvent pullBy(ActorType type, String name, AuditOutcome outcome, int millis) {
+    return new AuditActor(type, name, "198.51.100.7", "docker/27")
+        .event(
+            AuditAction.MANIFEST_PULL,
+            outcome,
+            "library",
+            "library/alpine",
+            "latest",
+            "sha256:" + "cd".repeat(32))
+        .withTime(T0.plusMillis(millis));
+  }
+
   @Test
   void identicalPullsInABatchAreOneRecordWithTheirCountAndLastTime() {
     AuditEvent first = pull(0, "198.51.100.7", "docker/27", "latest");
@@ -65,32 +78,8 @@ class AuditLogCoalesceTest {
   @Test
   void theOutcomeAndActorArePartOfWhatMustMatch() {
     AuditEvent anonymous = pull(0, "198.51.100.7", "docker/27", "latest");
-    AuditEvent alice = new AuditEvent(
-        T0.plusMillis(1),
-        ActorType.USER,
-        "alice",
-        "198.51.100.7",
-        "docker/27",
-        AuditAction.MANIFEST_PULL,
-        "library",
-        "library/alpine",
-        "latest",
-        "sha256:" + "cd".repeat(32),
-        AuditOutcome.SUCCESS,
-        null);
-    AuditEvent failed = new AuditEvent(
-        T0.plusMillis(2),
-        ActorType.ANONYMOUS,
-        "",
-        "198.51.100.7",
-        "docker/27",
-        AuditAction.MANIFEST_PULL,
-        "library",
-        "library/alpine",
-        "latest",
-        "sha256:" + "cd".repeat(32),
-        AuditOutcome.FAILURE,
-        null);
+    AuditEvent alice = pullBy(ActorType.USER, "alice", AuditOutcome.SUCCESS, 1);
+    AuditEvent failed = pullBy(ActorType.ANONYMOUS, "", AuditOutcome.FAILURE, 2);
     assertThat(AuditLog.coalesce(List.of(anonymous, alice, failed)))
         .containsExactly(anonymous, alice, failed);
   }
