@@ -25,7 +25,17 @@ final class Migrations {
   /** The advisory lock key for migrations: "berthmig" in ASCII, unlikely to meet another's. */
   private static final long MIGRATION_LOCK = 0x626572_74686d6967L;
 
-  record Migration(int version, String description, String resource) {}
+  /**
+   * One schema version.
+   *
+   * @param only the one dialect whose schema it changes, or null for both; on the other it only
+   *     records the version, so that both keep one numbering
+   */
+  record Migration(int version, String description, String resource, Dialect only) {
+    Migration(int version, String description, String resource) {
+      this(version, description, resource, null);
+    }
+  }
 
   static final List<Migration> ALL = List.of(
       new Migration(1, "registry", "/db/migration/common/V1__registry.sql"),
@@ -39,7 +49,9 @@ final class Migrations {
       new Migration(9, "upload claims", "/db/migration/common/V9__upload_claims.sql"),
       new Migration(
           10, "sessions and settings", "/db/migration/common/V10__sessions_and_settings.sql"),
-      new Migration(11, "upload hash state", "/db/migration/common/V11__upload_hash_state.sql"));
+      new Migration(11, "upload hash state", "/db/migration/common/V11__upload_hash_state.sql"),
+      new Migration(
+          12, "audit log rowid", "/db/migration/sqlite/V12__audit_log_rowid.sql", Dialect.SQLITE));
 
   private final Database database;
 
@@ -72,7 +84,8 @@ final class Migrations {
       if (migration.version() <= current) {
         continue;
       }
-      String sql = database.sqlResource(migration.resource());
+      boolean applies = migration.only() == null || migration.only() == database.dialect();
+      String sql = applies ? database.sqlResource(migration.resource()) : "";
       database.write(c -> {
         lockOutOtherNodes(c);
         // Re-check inside the transaction: another node may have migrated meanwhile.

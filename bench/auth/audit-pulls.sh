@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Anonymous manifest GET req/s and server CPU per request with pull records (audit.pulls=true)
+# vs without (false), on TWO warm servers side by side, measured in turn CYCLES times (issue 4
+# §5: pull records cost at most 5 %). CLIENTS picks the load: "distinct" (default: every request
+# from a client of its own, bench/auth/distinct-clients.lua, so that no two pull records are
+# identical and none is coalesced; the audit writer's worst case) or "repeating" (one wrk
+# client repeating itself; decision 017 coalesces its pulls). Medians of per-cycle ratios.
+#
+#   bench/auth/audit-pulls.sh        # needs wrk and a built berth.jar
+#
+# Environment: CLIENTS (distinct), CYCLES (8), DURATION (8), WARMUP (40), PORT (15320; and +1).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CLIENTS=${CLIENTS:-distinct}
+CYCLES=${CYCLES:-8}
+DURATION=${DURATION:-8}
+WARMUP=${WARMUP:-40}
+PORT=${PORT:-15320}
+PASSWORD=bench-admin-password
+WORK=$(mktemp -d /tmp/berth-audit-pulls-XXXX)
+declare -A pids=() ports=([on]=$PORT [off]=$((PORT + 1)))
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+# shellcheck source=bench/auth/common.sh
+. bench/auth/common.sh
+
+script=()
+[ "$CLIENTS" = distinct ] && script=(-s bench/auth/distinct-clients.lua)
+for mode in on off; do
+  pulls=true; [ "$mode" = off ] && pulls=false
+  BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=$pulls BERTH_ADMIN_PASSWORD=$PASSWORD \
+    BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:${ports[$mode]} \
+    --data "$WORK/data-$mode" > "$WORK/berth-$mode.log" 2>&1 &
+  pids[$mode]=$!
+  BASE=http://127.0.0.1:${ports[$mode]}
+  for _ in $(seq 1 200); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/v2/" || true)
+    [ "$code" = 401 ] && break
+    sleep 0.1
+  done
+  push_image
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/v2/bench/manifests/v1")
+  [ "$code" = 200 ] || { echo "anonymous pull from $mode failed ($code)"; exit 1; }
+done
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+measure() { # $1 mode $2 seconds; prints "req/s cpu-us-per-request non-2xx"
+  local t0 t1 out
+  t0=$(ticks "${pids[$1]}")
+  out=$(wrk -t2 -c64 -d"$2"s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "${script[@]}" "http://127.0.0.1:${ports[$1]}/v2/bench/manifests/v1")
+  t1=$(ticks "${pids[$1]}")
+  echo "$out" | awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" '
+    /requests in/ {n = $1} /Requests\/sec/ {r = $2} /Non-2xx/ {bad = $NF}
+    END {printf "%s %.0f %d\n", r, t * 1e6 / hz / n, bad}'
+}
+for mode in on off; do measure "$mode" "$WARMUP" > /dev/null; done
+echo "# clients: $CLIENTS; cycle mode req/s server-cpu-us/request non-2xx (load $(cut -d' ' -f1 /proc/loadavg))"
+for cycle in $(seq 1 "$CYCLES"); do
+  # alternate which goes first, so that neither always follows the other's leftovers
+  order="on off"; [ $((cycle % 2)) = 0 ] && order="off on"
+  for mode in $order; do
+    echo "$cycle $mode $(measure "$mode" "$DURATION")" | tee -a "$WORK/results"
+  done
+done
+records=$(curl -sf -u "admin:$PASSWORD" \
+  "http://127.0.0.1:${ports[on]}/api/v1/audit-logs?format=jsonl&action=manifest.pull" | wc -l || true)
+dropped=$(grep -o '[0-9]* pull record(s) dropped' "$WORK/berth-on.log" | tail -1 || true)
+echo "# pull records dropped: ${dropped:-none}${records:+; pull records stored: $records}"
+awk '
+  {rps[$2, $1] = $3; cpu[$2, $1] = $4; cycles = $1}
+  function median(a, n,   i, j, t) {
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  END {
+    for (c = 1; c <= cycles; c++) {
+      ron[c] = rps["on", c]; roff[c] = rps["off", c]; con[c] = cpu["on", c]; coff[c] = cpu["off", c]
+      ratio[c] = rps["on", c] / rps["off", c]; cost[c] = cpu["on", c] - cpu["off", c]
+    }
+    printf "# medians: on %.0f req/s %.0f us CPU/request; off %.0f req/s %.0f us CPU/request\n",
+      median(ron, cycles), median(con, cycles), median(roff, cycles), median(coff, cycles)
+    printf "# on/off req/s (median of per-cycle ratios) %.3f; extra server CPU per request %.0f us\n",
+      median(ratio, cycles), median(cost, cycles)
+  }' "$WORK/results"
