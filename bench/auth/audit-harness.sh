@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The shared harness's A/B comparison (../shared/bench/compare.sh) of Berth with pull records
+# (A: audit.pulls=true, the default) against Berth without (B: false), both with access control
+# on and the harness logging in as admin (Basic). The manifest scenario GETs 2,000 distinct
+# manifests round-robin at c=64, so no two pull records in a batch are identical and none is
+# coalesced (decision 017): the audit writer's worst case in the standard scenarios.
+#
+#   bench/auth/audit-harness.sh        # needs a built berth.jar and Go (the harness builds itself)
+#
+# Environment: SCENARIOS (manifest), ROUNDS (3), PORT (15330; and +1), BENCH (../shared/bench).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SCENARIOS=${SCENARIOS:-manifest}
+ROUNDS=${ROUNDS:-3}
+PORT=${PORT:-15330}
+BENCH=${BENCH:-$(cd .. && pwd)/shared/bench}
+PASSWORD=bench-admin-password
+WORK=$(mktemp -d /tmp/berth-audit-harness-XXXX)
+declare -A pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+for mode in on off; do
+  port=$PORT pulls=true
+  [ "$mode" = off ] && port=$((PORT + 1)) pulls=false
+  BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=$pulls BERTH_ADMIN_PASSWORD=$PASSWORD \
+    BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:$port --data "$WORK/data-$mode" \
+    > "$WORK/berth-$mode.log" 2>&1 &
+  pids[$mode]=$!
+  for _ in $(seq 1 200); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" || true)
+    [ "$code" = 401 ] && break
+    sleep 0.1
+  done
+done
+REGBENCH_USER=admin REGBENCH_PASS=$PASSWORD PIDS_A=${pids[on]} PIDS_B=${pids[off]} \
+  SCENARIOS=$SCENARIOS ROUNDS=$ROUNDS OUT="$WORK/results" \
+  "$BENCH/compare.sh" "http://127.0.0.1:$PORT" "http://127.0.0.1:$((PORT + 1))"
+dropped=$(grep -o '[0-9]* pull record(s) dropped' "$WORK/berth-on.log" | tail -1 || true)
+echo "# A = pull records on, B = off; pull records dropped on A: ${dropped:-none}"
