@@ -26,11 +26,11 @@ import org.junit.jupiter.api.Test;
  * {@code mvn -o -q test -pl berth-server -am -Dtest=PullAuditThroughputBench
  * -Dsurefire.failIfNoSpecifiedTests=false}.
  *
- * <p>Until the request paths are wired (issue 4's authorization work), "audit on" calls {@link
+ * <p>Written before the request paths were wired: "audit on" calls {@link
  * dev.berth.audit.AuditLog#recordAsync} from the client's thread right after each answered pull,
- * in the same JVM: the same call the manifest handler will make (a non-blocking offer), and the
- * same background batch writer competing for the CPU and the SQLite writer. Rounds alternate
- * off/on so that load from other processes on the machine falls on both.
+ * in the same JVM. The figures that count come from real servers and clients since: {@code
+ * bench/auth/audit-pulls.sh} and {@code bench/auth/audit-harness.sh} (docs/benchmarks.md). Rounds
+ * alternate off/on so that load from other processes on the machine falls on both.
  */
 class PullAuditThroughputBench {
   private static final int CLIENTS = 16;
