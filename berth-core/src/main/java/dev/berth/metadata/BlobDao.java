@@ -174,20 +174,28 @@ public final class BlobDao {
    * @return true when the link is new, false when it existed (and was refreshed)
    */
   public boolean link(Connection c, long repositoryId, Digest digest) throws SQLException {
-    long now = System.currentTimeMillis();
-    try (PreparedStatement p = c.prepareStatement(
-        "INSERT INTO repository_blobs (repository_id, digest, created_at, used_at) VALUES (?, ?, ?, ?)"
-            + " ON CONFLICT (repository_id, digest) DO NOTHING")) {
-      p.setLong(1, repositoryId);
-      p.setString(2, digest.toString());
-      p.setLong(3, now);
-      p.setLong(4, now);
-      if (p.executeUpdate() > 0) {
-        return true;
+    // On PostgreSQL the insert can meet a row that garbage collection has locked to prune it
+    // (decision 012) but not deleted yet: the insert does nothing, and the refresh waits for the
+    // prune and then finds no row. The link must still be made, so insert again: the prune has
+    // committed, so the next insert sees no row, unless another transaction linked the blob
+    // meanwhile, and then the refresh finds that link (which is held: it cannot be pruned).
+    while (true) {
+      long now = System.currentTimeMillis();
+      try (PreparedStatement p = c.prepareStatement(
+          "INSERT INTO repository_blobs (repository_id, digest, created_at, used_at) VALUES (?, ?, ?, ?)"
+              + " ON CONFLICT (repository_id, digest) DO NOTHING")) {
+        p.setLong(1, repositoryId);
+        p.setString(2, digest.toString());
+        p.setLong(3, now);
+        p.setLong(4, now);
+        if (p.executeUpdate() > 0) {
+          return true;
+        }
+      }
+      if (touch(c, repositoryId, digest, now)) {
+        return false;
       }
     }
-    touch(c, repositoryId, digest, now);
-    return false;
   }
 
   public boolean unlink(Connection c, long repositoryId, Digest digest) throws SQLException {
