@@ -263,18 +263,28 @@ public final class Authenticator {
   }
 
   /**
-   * An LDAP user: a remembered verification while the row is unchanged, else a bind at the
-   * directory (503 when it cannot be reached), after which the row and groups are updated.
+   * An LDAP user: a remembered verification while the row is unchanged (kept with the row, read
+   * again only after an account changed, as for database users), else a bind at the directory
+   * (503 when it cannot be reached), after which the row and groups are updated.
    */
   private Optional<Principal> checkLdap(Credentials credentials, boolean[] fresh) {
     Optional<String> name = ExternalUserService.username(credentials.username());
     if (name.isEmpty() || credentials.password().isEmpty()) {
       return Optional.empty();
     }
-    Optional<Account> found = account(name.get());
     String key = rememberKey(new Credentials(name.get(), credentials.password()));
     long now = clock.millis();
+    // As for database users (decision 018): the row is read again only after an account changed.
+    long version = database.accountsVersion();
     Remembered hit = remembered.get(key);
+    if (hit != null
+        && hit.account() != null
+        && version >= 0
+        && hit.version() == version
+        && hit.expiresAt() > now) {
+      return Optional.of(hit.account().principal());
+    }
+    Optional<Account> found = account(name.get());
     if (hit != null
         && found.isPresent()
         && found.get().usable()
@@ -282,6 +292,10 @@ public final class Authenticator {
         && hit.accountId() == found.get().id()
         && hit.credentialVersion() == found.get().credentialVersion()
         && hit.expiresAt() > now) {
+      remembered.put(
+          key,
+          new Remembered(
+              hit.accountId(), hit.credentialVersion(), hit.expiresAt(), found.get(), version));
       return Optional.of(found.get().principal());
     }
     if (found.isPresent() && (!found.get().usable() || !allowed(found.get()))) {

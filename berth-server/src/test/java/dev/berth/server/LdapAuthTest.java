@@ -52,6 +52,7 @@ class LdapAuthTest {
     person("carol", "carol-password");
     person("dave", "dave-password");
     person("erin", "erin-password");
+    person("grace", "grace-password");
     directory.add(
         "dn: cn=developers,ou=groups," + BASE,
         "objectClass: groupOfNames",
@@ -137,6 +138,32 @@ class LdapAuthTest {
       assertThat(berth.get("/v2/", basic("erin", "erin-password")).statusCode()).isEqualTo(200);
     }
     assertThat(userBinds.get()).isEqualTo(binds);
+  }
+
+  @Test
+  void aRememberedDirectoryUserDisabledHereIsRefusedAtOnceAndBoundOnceMoreWhenEnabled() {
+    assertThat(berth.get("/v2/", basic("grace", "grace-password")).statusCode()).isEqualTo(200);
+    assertThat(berth.get("/v2/", basic("grace", "grace-password")).statusCode()).isEqualTo(200);
+    int binds = userBinds.get();
+
+    HttpResponse<byte[]> disabled = berth.put(
+        "/api/v1/users/grace/disabled",
+        Content.utf8("{\"disabled\":true}"),
+        basic("admin", ADMIN_PASSWORD));
+    assertThat(disabled.statusCode()).isEqualTo(204);
+    assertThat(berth.get("/v2/", basic("grace", "grace-password")).statusCode()).isEqualTo(401);
+
+    HttpResponse<byte[]> enabled = berth.put(
+        "/api/v1/users/grace/disabled",
+        Content.utf8("{\"disabled\":false}"),
+        basic("admin", ADMIN_PASSWORD));
+    assertThat(enabled.statusCode()).isEqualTo(204);
+    for (int i = 0; i < 3; i++) {
+      assertThat(berth.get("/v2/", basic("grace", "grace-password")).statusCode())
+          .isEqualTo(200);
+    }
+    // Disabling revoked what was remembered: the password is checked at the directory once more.
+    assertThat(userBinds.get()).isEqualTo(binds + 1);
   }
 
   @Test
