@@ -76,6 +76,13 @@ public final class ManifestDao {
   /**
    * Stores a manifest with its references; when the repository has it already, returns the
    * existing row's id and changes nothing (the bytes of a digest cannot differ).
+   *
+   * <p>The lookup does not lock the row. On PostgreSQL garbage collection may hold it, about to
+   * delete it as untagged; what the caller then writes against the id (a tag) waits for that
+   * delete in its foreign-key check and fails (23503, or 40P01 when the caller has locked a link
+   * the delete updates), and {@code PostgresConnections} runs the caller again, which stores the
+   * manifest anew. A reference committed first is seen by the collector's re-check under its lock.
+   * {@code PostgresGarbageCollectTest} replays both. On SQLite writers take turns (decision 002).
    */
   public long insertIfAbsent(Connection c, long repositoryId, NewManifest manifest)
       throws SQLException {

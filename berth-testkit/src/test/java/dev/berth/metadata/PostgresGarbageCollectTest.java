@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.berth.gc.GarbageCollectDao;
 import dev.berth.oci.Digest;
+import dev.berth.oci.MediaType;
 import dev.berth.testkit.PostgresServer;
 import dev.berth.testkit.contract.GarbageCollectContract;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -17,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** Garbage collection on a real PostgreSQL, a new database for each test. */
@@ -95,6 +99,131 @@ class PostgresGarbageCollectTest extends GarbageCollectContract {
     assertThat(after.get().usedAt())
         .as("held: no manifest has listed the blob since")
         .isGreaterThan(after.get().listedAt());
+  }
+
+  /**
+   * A manifest pushed by tag while a collection removes the same manifest (same repository and
+   * digest) as untagged, in the removal's window between locking the row and deleting it. The
+   * push's lookup ({@code ManifestDao.insertIfAbsent}) does not lock: it finds the locked row and
+   * its tag's foreign-key check waits for the removal, which commits (the tag was not there when
+   * it re-checked) and leaves the check no row: 23503. {@code PostgresConnections} runs the push
+   * again, which finds the manifest absent and stores it anew, so the client's 201 is true.
+   */
+  @Test
+  void aTagPushedWhileGarbageCollectionRemovesItsManifestPointsAtAStoredManifest()
+      throws Exception {
+    pushByTagWhileTheManifestIsRemoved(List.of());
+  }
+
+  /**
+   * The same with a manifest that lists a blob. The push has updated the link (and locked it)
+   * before its tag waits for the removal, and the removal then waits for the link to release
+   * the blob: PostgreSQL breaks the deadlock (40P01, after {@code deadlock_timeout}) and whichever
+   * side it aborts runs again: a push sees the manifest gone and stores it anew, a removal sees
+   * the tag and keeps the manifest. Either way the tag resolves.
+   */
+  @Test
+  void aTagPushedWhileGarbageCollectionRemovesItsManifestListingABlobPointsAtAStoredManifest()
+      throws Exception {
+    pushByTagWhileTheManifestIsRemoved(List.of(digest("a layer of a manifest being removed")));
+  }
+
+  private void pushByTagWhileTheManifestIsRemoved(List<Digest> layers) throws Exception {
+    BlobDao blobs = new BlobDao();
+    RepositoryDao repositories = new RepositoryDao();
+    ManifestDao manifests = new ManifestDao();
+    TagDao tags = new TagDao();
+    GarbageCollectDao dao = new GarbageCollectDao(blobs);
+    byte[] content = "{\"schemaVersion\":2,\"seed\":\"pushed again while removed\"}"
+        .getBytes(StandardCharsets.UTF_8);
+    NewManifest row = new NewManifest(
+        Digest.sha256(MessageDigest.getInstance("SHA-256").digest(content)),
+        MediaType.OCI_MANIFEST,
+        null,
+        null,
+        null,
+        content,
+        layers,
+        List.of());
+    // Pushed by digest, never tagged: an untagged manifest a deleteUntagged run removes.
+    long repository = database.write(c -> {
+      long id = repositories.getOrCreate(c, "team/app");
+      for (Digest layer : layers) {
+        blobs.insertOrRevive(c, layer, 5);
+        blobs.link(c, id, layer);
+      }
+      assertThat(blobs.markListed(c, id, layers)).isEmpty();
+      manifests.insertIfAbsent(c, id, row);
+      return id;
+    });
+    long old = database.read(c -> manifests.findId(c, repository, row.digest())).getAsLong();
+
+    CountDownLatch locked = new CountDownLatch(1);
+    CountDownLatch proceed = new CountDownLatch(1);
+    AtomicInteger removals = new AtomicInteger();
+    AtomicInteger pushes = new AtomicInteger();
+    boolean removed;
+    try (ExecutorService threads = Executors.newFixedThreadPool(2)) {
+      // GarbageCollectDao.deleteUntaggedManifest, stopped after its row lock on the first attempt
+      // (taking it again there is a no-op).
+      Future<Boolean> removal = threads.submit(() -> database.write(c -> {
+        if (removals.incrementAndGet() == 1) {
+          try (PreparedStatement lock =
+              c.prepareStatement("SELECT 1 FROM manifests WHERE id = ? FOR UPDATE")) {
+            lock.setLong(1, old);
+            lock.executeQuery().close();
+          }
+          locked.countDown();
+          await(proceed);
+        }
+        return dao.deleteUntaggedManifest(c, old, System.currentTimeMillis());
+      }));
+      await(locked);
+      // The transaction of ManifestService.put, by tag.
+      Future<Long> push = threads.submit(() -> database.write(c -> {
+        pushes.incrementAndGet();
+        assertThat(blobs.markListed(c, repository, layers)).isEmpty();
+        long id = manifests.insertIfAbsent(c, repository, row);
+        tags.put(c, repository, "latest", id);
+        return id;
+      }));
+      awaitAWaitForALock(push);
+      proceed.countDown();
+
+      removed = removal.get(30, TimeUnit.SECONDS);
+      push.get(30, TimeUnit.SECONDS);
+    }
+    Optional<StoredManifest> tagged =
+        database.read(c -> manifests.findByTag(c, "team/app", "latest", true));
+    assertThat(tagged).as("the manifest the client was told is tagged").isPresent();
+    assertThat(tagged.get().digest()).isEqualTo(row.digest());
+    assertThat(tagged.get().content()).isEqualTo(content);
+    assertThat(tagged.get().id() == old)
+        .as(
+            "kept if and only if the removal gave way (removed: %s, push attempts: %s,"
+                + " removal attempts: %s)",
+            removed, pushes.get(), removals.get())
+        .isEqualTo(!removed);
+    if (removed) {
+      assertThat(pushes.get()).as("the push ran again after the removal").isGreaterThan(1);
+      List<Digest> listed = database.read(c -> {
+        try (PreparedStatement p = c.prepareStatement(
+            "SELECT digest FROM manifest_blobs WHERE manifest_id = ? ORDER BY digest")) {
+          p.setLong(1, tagged.get().id());
+          List<Digest> digests = new java.util.ArrayList<>();
+          try (ResultSet rs = p.executeQuery()) {
+            while (rs.next()) {
+              digests.add(Digest.parse(rs.getString(1)));
+            }
+          }
+          return digests;
+        }
+      });
+      assertThat(listed).as("the new row lists the layers again").containsExactlyElementsOf(layers);
+    }
+    if (layers.isEmpty()) {
+      assertThat(removed).as("no deadlock: the removal commits first").isTrue();
+    }
   }
 
   private static void await(CountDownLatch latch) {
