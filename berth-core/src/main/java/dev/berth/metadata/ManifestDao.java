@@ -75,20 +75,34 @@ public final class ManifestDao {
 
   /**
    * Stores a manifest with its references; when the repository has it already, returns the
-   * existing row's id and changes nothing (the bytes of a digest cannot differ).
+   * existing row's id and only moves its push time to now (the bytes of a digest cannot differ).
    *
    * <p>The lookup does not lock the row. On PostgreSQL garbage collection may hold it, about to
-   * delete it as untagged; what the caller then writes against the id (a tag) waits for that
-   * delete in its foreign-key check and fails (23503, or 40P01 when the caller has locked a link
-   * the delete updates), and {@code PostgresConnections} runs the caller again, which stores the
-   * manifest anew. A reference committed first is seen by the collector's re-check under its lock.
-   * {@code PostgresGarbageCollectTest} replays both. On SQLite writers take turns (decision 002).
+   * delete it as untagged; the push-time update waits for that delete and then finds no row, and
+   * the manifest is stored anew; or, when the caller has locked a link the delete updates, the
+   * two wait for each other and PostgreSQL aborts one (40P01), which {@code PostgresConnections}
+   * runs again. An update or a reference committed first is seen by the collector's re-check
+   * under its lock. {@code PostgresGarbageCollectTest} replays these. On SQLite writers take turns
+   * (decision 002).
    */
   public long insertIfAbsent(Connection c, long repositoryId, NewManifest manifest)
       throws SQLException {
     OptionalLong existing = findId(c, repositoryId, manifest.digest());
+    long now = System.currentTimeMillis();
     if (existing.isPresent()) {
-      return existing.getAsLong();
+      // A push of a manifest that is already here is a push all the same: its time is now, which
+      // restarts an untagged manifest's grace period (decision 008), so that a child pushed again
+      // just before its index is not collected in between. On PostgreSQL the update waits for a
+      // collection that has locked the row to remove it; when it did, the row is stored anew.
+      try (PreparedStatement p = c.prepareStatement("UPDATE manifests SET created_at ="
+          + " CASE WHEN created_at < ? THEN ? ELSE created_at END WHERE id = ?")) {
+        p.setLong(1, now);
+        p.setLong(2, now);
+        p.setLong(3, existing.getAsLong());
+        if (p.executeUpdate() > 0) {
+          return existing.getAsLong();
+        }
+      }
     }
     long id;
     try (PreparedStatement p = c.prepareStatement(
@@ -103,7 +117,7 @@ public final class ManifestDao {
       p.setLong(6, manifest.content().length);
       p.setString(7, manifest.annotationsJson());
       p.setBytes(8, manifest.content());
-      p.setLong(9, System.currentTimeMillis());
+      p.setLong(9, now);
       id = Database.nextLong(p);
     }
     if (!manifest.blobs().isEmpty()) {

@@ -205,7 +205,8 @@ class PostgresGarbageCollectTest extends GarbageCollectContract {
             removed, pushes.get(), removals.get())
         .isEqualTo(!removed);
     if (removed) {
-      assertThat(pushes.get()).as("the push ran again after the removal").isGreaterThan(1);
+      // Stored anew: by the same attempt (its push-time update found the row gone) or by a
+      // second one (after a deadlock with the removal); either way a new row.
       List<Digest> listed = database.read(c -> {
         try (PreparedStatement p = c.prepareStatement(
             "SELECT digest FROM manifest_blobs WHERE manifest_id = ? ORDER BY digest")) {

@@ -422,6 +422,32 @@ public abstract class GarbageCollectContract {
   }
 
   @Test
+  void anUntaggedManifestPushedAgainStartsItsGracePeriodAgain() {
+    long repository = database.write(c -> repositories.getOrCreate(c, "r"));
+    NewManifest child = manifest("child", List.of(), List.of());
+    long id = database.write(c -> manifests.insertIfAbsent(c, repository, child));
+    long old = System.currentTimeMillis() - Duration.ofDays(2).toMillis();
+    database.write(c -> {
+      try (PreparedStatement p =
+          c.prepareStatement("UPDATE manifests SET created_at = ? WHERE id = ?")) {
+        p.setLong(1, old);
+        p.setLong(2, id);
+        return p.executeUpdate();
+      }
+    });
+
+    // A client pushes it again (say, the child of an index it is about to push).
+    long again = database.write(c -> manifests.insertIfAbsent(c, repository, child));
+    assertThat(again).isEqualTo(id);
+
+    assertThat(run(Duration.ofHours(1), false, true).manifestsDeleted())
+        .as("pushed again within the grace period")
+        .isZero();
+    assertThat(count("SELECT COUNT(*) FROM manifests")).isEqualTo(1);
+    assertThat(run(Duration.ZERO, false, true).manifestsDeleted()).isEqualTo(1);
+  }
+
+  @Test
   void runsAreRecordedNewestFirst() {
     GarbageCollectService service = service(Duration.ZERO);
     GarbageCollectService.Options dry = new GarbageCollectService.Options(true, false);
