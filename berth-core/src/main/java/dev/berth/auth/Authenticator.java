@@ -77,7 +77,24 @@ public final class Authenticator {
    * before it, so that while no account changed anywhere the row need not be read again.
    */
   private record Remembered(
-      long accountId, long credentialVersion, long expiresAt, Account account, long version) {}
+      long accountId, long credentialVersion, long expiresAt, Account account, long version) {
+    /** Verified before, with the row read at {@code current}: no account changed since. */
+    boolean current(long current, long now) {
+      return account != null && current >= 0 && version == current && expiresAt > now;
+    }
+
+    /** Verified before for this very row (same account, same credentials), still in time. */
+    boolean verifies(Account row, long now) {
+      return accountId == row.id()
+          && credentialVersion == row.credentialVersion()
+          && expiresAt > now;
+    }
+
+    /** The same verification, kept with the row as read at {@code current}. */
+    Remembered with(Account row, long current) {
+      return new Remembered(accountId, credentialVersion, expiresAt, row, current);
+    }
+  }
 
   /**
    * A user or robot row as far as checking its credentials goes; {@code passwordHash} is an OIDC
@@ -226,11 +243,7 @@ public final class Authenticator {
     // Read before the row: a change committed after this read makes the entry stale at once.
     long version = database.accountsVersion();
     Remembered hit = remembered.get(key);
-    if (hit != null
-        && hit.account() != null
-        && version >= 0
-        && hit.version() == version
-        && hit.expiresAt() > now) {
+    if (hit != null && hit.current(version, now)) {
       // Verified before, and no account changed on any node since the row was read.
       return Optional.of(hit.account().principal());
     }
@@ -244,14 +257,8 @@ public final class Authenticator {
       return Optional.empty();
     }
     Account account = found.get();
-    if (hit != null
-        && hit.accountId() == account.id()
-        && hit.credentialVersion() == account.credentialVersion()
-        && hit.expiresAt() > now) {
-      remembered.put(
-          key,
-          new Remembered(
-              hit.accountId(), hit.credentialVersion(), hit.expiresAt(), account, version));
+    if (hit != null && hit.verifies(account, now)) {
+      remembered.put(key, hit.with(account, version));
       return Optional.of(account.principal());
     }
     if (!hasher.verify(credentials.password(), account.passwordHash())) {
@@ -277,11 +284,7 @@ public final class Authenticator {
     // As for database users (decision 018): the row is read again only after an account changed.
     long version = database.accountsVersion();
     Remembered hit = remembered.get(key);
-    if (hit != null
-        && hit.account() != null
-        && version >= 0
-        && hit.version() == version
-        && hit.expiresAt() > now) {
+    if (hit != null && hit.current(version, now)) {
       return Optional.of(hit.account().principal());
     }
     Optional<Account> found = account(name.get());
@@ -289,13 +292,8 @@ public final class Authenticator {
         && found.isPresent()
         && found.get().usable()
         && allowed(found.get())
-        && hit.accountId() == found.get().id()
-        && hit.credentialVersion() == found.get().credentialVersion()
-        && hit.expiresAt() > now) {
-      remembered.put(
-          key,
-          new Remembered(
-              hit.accountId(), hit.credentialVersion(), hit.expiresAt(), found.get(), version));
+        && hit.verifies(found.get(), now)) {
+      remembered.put(key, hit.with(found.get(), version));
       return Optional.of(found.get().principal());
     }
     if (found.isPresent() && (!found.get().usable() || !allowed(found.get()))) {
