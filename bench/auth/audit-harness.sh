@@ -19,6 +19,8 @@ WORK=$(mktemp -d /tmp/berth-audit-harness-XXXX)
 declare -A pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
+# shellcheck source=bench/auth/common.sh
+. bench/auth/common.sh
 for mode in on off; do
   port=$PORT pulls=true
   [ "$mode" = off ] && port=$((PORT + 1)) pulls=false
@@ -26,11 +28,7 @@ for mode in on off; do
     BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:$port --data "$WORK/data-$mode" \
     > "$WORK/berth-$mode.log" 2>&1 &
   pids[$mode]=$!
-  for _ in $(seq 1 200); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" || true)
-    [ "$code" = 401 ] && break
-    sleep 0.1
-  done
+  wait_for_berth "http://127.0.0.1:$port"
 done
 REGBENCH_USER=admin REGBENCH_PASS=$PASSWORD PIDS_A=${pids[on]} PIDS_B=${pids[off]} \
   SCENARIOS=$SCENARIOS ROUNDS=$ROUNDS OUT="$WORK/results" \

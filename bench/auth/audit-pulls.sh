@@ -33,16 +33,11 @@ for mode in on off; do
     --data "$WORK/data-$mode" > "$WORK/berth-$mode.log" 2>&1 &
   pids[$mode]=$!
   BASE=http://127.0.0.1:${ports[$mode]}
-  for _ in $(seq 1 200); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/v2/" || true)
-    [ "$code" = 401 ] && break
-    sleep 0.1
-  done
+  wait_for_berth "$BASE"
   push_image
   code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/v2/bench/manifests/v1")
   [ "$code" = 200 ] || { echo "anonymous pull from $mode failed ($code)"; exit 1; }
 done
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() { # $1 mode $2 seconds; prints "req/s cpu-us-per-request non-2xx"
   local t0 t1 out
   t0=$(ticks "${pids[$1]}")
@@ -66,12 +61,8 @@ records=$(curl -sf -u "admin:$PASSWORD" \
   "http://127.0.0.1:${ports[on]}/api/v1/audit-logs?format=jsonl&action=manifest.pull" | wc -l || true)
 dropped=$(grep -o '[0-9]* pull record(s) dropped' "$WORK/berth-on.log" | tail -1 || true)
 echo "# pull records dropped: ${dropped:-none}${records:+; pull records stored: $records}"
-awk '
+awk "$MEDIAN_AWK"'
   {rps[$2, $1] = $3; cpu[$2, $1] = $4; cycles = $1}
-  function median(a, n,   i, j, t) {
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
   END {
     for (c = 1; c <= cycles; c++) {
       ron[c] = rps["on", c]; roff[c] = rps["off", c]; con[c] = cpu["on", c]; coff[c] = cpu["off", c]

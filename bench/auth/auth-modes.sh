@@ -27,11 +27,7 @@ BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=${PULLS:-true} BERTH_ADMIN_PASSWORD=$P
   BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:$PORT --data "$WORK/data" \
   > "$WORK/berth.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' $BASE/v2/ || true)
-  [ "$code" = 401 ] && break
-  sleep 0.1
-done
+wait_for_berth "$BASE"
 push_image
 create_alice
 token=$(curl -sf -u alice:alice-password "$BASE/service/token?service=berth&scope=repository:bench:pull" \
@@ -44,13 +40,12 @@ for mode in anonymous basic bearer; do # each must really succeed
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "${header[$mode]}" $BASE/v2/bench/manifests/v1)
   [ "$code" = 200 ] || { echo "check failed ($code) for $mode"; exit 1; }
 done
-ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 measure() { # $1 mode $2 seconds; prints "req/s cpu-us-per-request non-2xx"
   local t0 t1 out
-  t0=$(ticks)
+  t0=$(ticks "$pid")
   out=$(wrk -t2 -c64 -d"$2"s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     -H "${header[$1]}" "$BASE/v2/bench/manifests/v1")
-  t1=$(ticks)
+  t1=$(ticks "$pid")
   echo "$out" | awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" '
     /requests in/ {n = $1} /Requests\/sec/ {r = $2} /Non-2xx/ {bad = $NF}
     END {printf "%s %.0f %d\n", r, t * 1e6 / hz / n, bad}'
@@ -63,12 +58,8 @@ for cycle in $(seq 1 "$CYCLES"); do
   done
 done
 echo "# medians over cycles: req/s, and ratios of req/s within each cycle"
-awk '
+awk "$MEDIAN_AWK"'
   {rps[$2, $1] = $3; cpu[$2, $1] = $4; cycles = $1}
-  function median(a, n,   i, j, t) {
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
   END {
     split("anonymous basic bearer", modes, " ")
     for (m = 1; m <= 3; m++) {

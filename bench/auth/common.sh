@@ -22,3 +22,23 @@ create_alice() {
   curl -sf -u "admin:$PASSWORD" -H 'Content-Type: application/json' \
     -d '{"username":"alice","password":"alice-password"}' "$BASE/api/v1/users" > /dev/null
 }
+
+# Waits up to 20 s for Berth at $1 (a base URL) to answer /v2/ with 401 (access control on).
+wait_for_berth() {
+  local code
+  for _ in $(seq 1 200); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$1/v2/" || true)
+    [ "$code" = 401 ] && return 0
+    sleep 0.1
+  done
+}
+
+# Server CPU ticks (user + system) of process $1 so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# An awk function: the median of a[1..n] (sorts a in place).
+MEDIAN_AWK='
+  function median(a, n,   i, j, t) {
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }'
