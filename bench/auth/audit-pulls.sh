@@ -3,12 +3,15 @@
 # vs without (false), on TWO warm servers side by side, measured in turn CYCLES times (issue 4
 # §5: pull records cost at most 5 %). CLIENTS picks the load: "distinct" (default: every request
 # from a client of its own, bench/auth/distinct-clients.lua, so that no two pull records are
-# identical and none is coalesced; the audit writer's worst case) or "repeating" (one wrk
-# client repeating itself; decision 017 coalesces its pulls). Medians of per-cycle ratios.
+# identical), "repeating" (one wrk client repeating itself) or "manifests" (one client pulling
+# MANIFESTS distinct manifests round-robin, bench/auth/many-manifests.lua, the shape of the shared
+# harness's manifest scenario). Decision 017 says how pull records are grouped. Medians of
+# per-cycle ratios.
 #
 #   bench/auth/audit-pulls.sh        # needs wrk and a built berth.jar
 #
-# Environment: CLIENTS (distinct), CYCLES (8), DURATION (8), WARMUP (40), PORT (15320; and +1).
+# Environment: CLIENTS (distinct), CYCLES (8), DURATION (8), WARMUP (40), PORT (15320; and +1),
+# MANIFESTS (2000, for CLIENTS=manifests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLIENTS=${CLIENTS:-distinct}
@@ -16,6 +19,7 @@ CYCLES=${CYCLES:-8}
 DURATION=${DURATION:-8}
 WARMUP=${WARMUP:-40}
 PORT=${PORT:-15320}
+MANIFESTS=${MANIFESTS:-2000}
 PASSWORD=bench-admin-password
 WORK=$(mktemp -d /tmp/berth-audit-pulls-XXXX)
 declare -A pids=() ports=([on]=$PORT [off]=$((PORT + 1)))
@@ -25,7 +29,26 @@ trap cleanup EXIT
 . bench/auth/common.sh
 
 script=()
-[ "$CLIENTS" = distinct ] && script=(-s bench/auth/distinct-clients.lua)
+case "$CLIENTS" in
+  distinct) script=(-s bench/auth/distinct-clients.lua) ;;
+  manifests) script=(-s bench/auth/many-manifests.lua) ;;
+  repeating) ;;
+  *) echo "CLIENTS: distinct, repeating or manifests, not '$CLIENTS'" >&2; exit 2 ;;
+esac
+# Tags m1..mN of repository "bench": N manifests that differ in an annotation.
+push_manifests() {
+  local i m
+  for i in $(seq 1 "$MANIFESTS"); do
+    m=$(sed "s/}\$/,\"annotations\":{\"bench.index\":\"$i\"}}/" "$WORK/manifest")
+    [ "$i" = 1 ] || echo next
+    printf 'url = "%s/v2/bench/manifests/m%d"\nrequest = "PUT"\nuser = "admin:%s"\n' \
+      "$BASE" "$i" "$PASSWORD"
+    printf 'header = "Content-Type: application/vnd.oci.image.manifest.v1+json"\n'
+    printf 'data-raw = "%s"\noutput = /dev/null\n' "${m//\"/\\\"}"
+  done > "$WORK/curl-config"
+  curl -sf --config "$WORK/curl-config"
+}
+export MANIFESTS
 for mode in on off; do
   pulls=true; [ "$mode" = off ] && pulls=false
   BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=$pulls BERTH_ADMIN_PASSWORD=$PASSWORD \
@@ -35,6 +58,7 @@ for mode in on off; do
   BASE=http://127.0.0.1:${ports[$mode]}
   wait_for_berth "$BASE"
   push_image
+  [ "$CLIENTS" = manifests ] && push_manifests
   code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/v2/bench/manifests/v1")
   [ "$code" = 200 ] || { echo "anonymous pull from $mode failed ($code)"; exit 1; }
 done

@@ -29,9 +29,20 @@ public record AuditActor(ActorType type, String name, String address, String use
       String repository,
       String reference,
       String digest) {
-    // Built in one step: this runs on the request path of every pull.
+    return event(Instant.now(), action, outcome, project, repository, reference, digest);
+  }
+
+  /** An event on a resource at a given time ({@code ""} for the parts that do not apply). */
+  public AuditEvent event(
+      Instant time,
+      AuditAction action,
+      AuditOutcome outcome,
+      String project,
+      String repository,
+      String reference,
+      String digest) {
     return new AuditEvent(
-        Instant.now(),
+        time,
         type,
         name,
         address,

@@ -51,6 +51,9 @@ public record AuditEvent(
   private static final int DETAIL_ENTRIES = 32;
   private static final int DETAIL_KEY_LENGTH = 64;
   private static final int DETAIL_VALUE_LENGTH = 1024;
+  /** {@link AuditLog#PULLS}: the pull writer keeps it within {@link AuditLog#PULLS_BUDGET}. */
+  private static final int PULLS_LENGTH = 8192;
+
   private static final Set<String> SECRET_WORDS =
       Set.of("password", "secret", "token", "credential", "authorization", "key");
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -95,7 +98,8 @@ public record AuditEvent(
               "audit detail key '" + name + "' names a secret; secrets are never recorded");
         }
       }
-      sorted.put(name, cut(entry.getValue(), DETAIL_VALUE_LENGTH));
+      int length = name.equals(AuditLog.PULLS) ? PULLS_LENGTH : DETAIL_VALUE_LENGTH;
+      sorted.put(name, cut(entry.getValue(), length));
     }
     return Collections.unmodifiableMap(sorted);
   }

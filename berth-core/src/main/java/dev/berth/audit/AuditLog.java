@@ -1,7 +1,14 @@
 package dev.berth.audit;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.berth.metadata.Database;
 import dev.berth.metadata.Dialect;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -9,6 +16,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,7 +84,8 @@ public final class AuditLog implements AutoCloseable {
   private final AuditKey key;
   private final Settings settings;
   private final Clock clock;
-  private final BlockingQueue<AuditEvent> queue;
+  /** Pull events, or pulls whose event the writer builds ({@link LatePull}). */
+  private final BlockingQueue<Supplier<AuditEvent>> queue;
   /** Pull events queued or being written: never more than the batch size. */
   private final AtomicInteger pending = new AtomicInteger();
 
@@ -131,6 +141,45 @@ public final class AuditLog implements AutoCloseable {
    */
   public boolean recordAsync(AuditEvent event) {
     Objects.requireNonNull(event, "event");
+    return enqueue(() -> event);
+  }
+
+  /**
+   * Queues a successful manifest pull by {@code actor}, now, like {@link #recordAsync}; the event
+   * is built by the writer thread, so that the request only notes the time and the values.
+   *
+   * @param digest the manifest's digest (its {@code toString()})
+   * @return false when it was dropped (the queue is full or the log is closed)
+   */
+  public boolean recordPull(
+      AuditActor actor, String project, String repository, String reference, Object digest) {
+    return enqueue(
+        new LatePull(System.currentTimeMillis(), actor, project, repository, reference, digest));
+  }
+
+  /** A pull noted on the request path; {@link #get} builds its event on the writer thread. */
+  private record LatePull(
+      long millis,
+      AuditActor actor,
+      String project,
+      String repository,
+      String reference,
+      Object digest)
+      implements Supplier<AuditEvent> {
+    @Override
+    public AuditEvent get() {
+      return actor.event(
+          Instant.ofEpochMilli(millis),
+          AuditAction.MANIFEST_PULL,
+          AuditOutcome.SUCCESS,
+          project,
+          repository,
+          reference,
+          String.valueOf(digest));
+    }
+  }
+
+  private boolean enqueue(Supplier<AuditEvent> event) {
     int queued = closing ? 0 : pending.incrementAndGet();
     if (closing || queued > settings.pullBatchSize()) {
       if (!closing) {
@@ -216,9 +265,9 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void writePulls() {
-    List<AuditEvent> batch = new ArrayList<>(Math.min(settings.pullBatchSize(), 1024));
+    List<Supplier<AuditEvent>> batch = new ArrayList<>(Math.min(settings.pullBatchSize(), 1024));
     while (true) {
-      AuditEvent first;
+      Supplier<AuditEvent> first;
       try {
         first = queue.poll(100, TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
@@ -233,8 +282,12 @@ public final class AuditLog implements AutoCloseable {
       }
       batch.add(first);
       gather(batch);
-      List<AuditEvent> records = coalesce(batch);
       try {
+        List<AuditEvent> events = new ArrayList<>(batch.size());
+        for (Supplier<AuditEvent> event : batch) {
+          events.add(event.get());
+        }
+        List<AuditEvent> records = coalesce(events);
         database.write(c -> append(c, records));
       } catch (RuntimeException e) {
         dropped.addAndGet(batch.size());
@@ -247,62 +300,65 @@ public final class AuditLog implements AutoCloseable {
   }
 
   /**
-   * One record per distinct pull in a batch (decision 017): events that differ only in their time
-   * — the same actor, source address, user agent, resource and outcome — become one record, at
-   * the earliest one's time and in the first one's place, with {@value #COUNT} (how many pulls it
-   * stands for, when more than one) and {@value #LAST} (the latest one's time, ISO-8601) in its
-   * detail. Records keep the order of their first pull. Every pull is still counted; what is
-   * given up is each repeat's own millisecond, within the batch's window (at most {@link #LINGER}
-   * plus a write).
+   * The pull records of a batch (decision 017): pulls by the same actor from the same repository
+   * with the same outcome (and detail) are one record, at the earliest pull's time and in the
+   * first one's place, with the first pull's client (source address, user agent) and resource
+   * (reference, digest) in its columns. A record that stands for more than one pull has {@value
+   * #COUNT} (how many) and {@value #LAST} (the latest one's time, ISO-8601) in its detail; when
+   * they came from more than one client or named more than one reference or digest, it also has
+   * {@value #PULLS}: each distinct client and resource with the time of its first pull and its
+   * count (see {@link #PULLS}). Records keep the order of their first pull, and a record is full
+   * once {@value #PULLS} would pass {@link #PULLS_BUDGET} characters (the next pulls start
+   * another). Every pull is counted and every client and resource kept; what is given up is the
+   * own millisecond of a pull that repeats another's client and resource, within the batch's
+   * window (at most {@link #LINGER} plus a write). The columns the query API filters on (actor,
+   * project, repository, action, outcome) hold for every pull of a record, and its time is the
+   * first pull's, the others within the window.
    */
   static List<AuditEvent> coalesce(List<AuditEvent> batch) {
     if (batch.size() < 2) {
       return List.copyOf(batch);
     }
-    Map<Sameness, Repeats> seen = new LinkedHashMap<>();
+    Map<Party, PullGroup> open = new HashMap<>();
+    List<PullGroup> groups = new ArrayList<>();
     for (AuditEvent event : batch) {
-      Sameness key = new Sameness(
+      Party party = new Party(
           event.actorType(),
           event.actorName(),
-          event.sourceAddress(),
-          event.userAgent(),
           event.action(),
           event.project(),
           event.repository(),
-          event.reference(),
-          event.digest(),
           event.outcome(),
           event.detail());
-      Repeats repeats = seen.get(key);
-      if (repeats == null) {
-        seen.put(key, new Repeats(event));
-      } else {
-        repeats.add(event);
+      PullGroup group = open.get(party);
+      if (group == null || !group.add(event)) {
+        group = new PullGroup(event);
+        open.put(party, group);
+        groups.add(group);
       }
     }
-    if (seen.size() == batch.size()) {
+    if (groups.size() == batch.size()) {
       return List.copyOf(batch);
     }
-    List<AuditEvent> records = new ArrayList<>(seen.size());
-    for (Repeats repeats : seen.values()) {
-      records.add(repeats.record());
+    List<AuditEvent> records = new ArrayList<>(groups.size());
+    for (PullGroup group : groups) {
+      records.add(group.record());
     }
     return records;
   }
 
-  /** Everything of an event but its time: what identical pulls share. */
-  private record Sameness(
+  /** Who pulled from where, and how it ended: what the pulls of one record share. */
+  private record Party(
       ActorType actorType,
       String actorName,
-      String sourceAddress,
-      String userAgent,
       AuditAction action,
       String project,
       String repository,
-      String reference,
-      String digest,
       AuditOutcome outcome,
       Map<String, String> detail) {}
+
+  /** Within a record: the client (address, {@code User-Agent}) and what it pulled. */
+  private record Pull(String sourceAddress, String userAgent, String reference, String digest) {}
 
   /** Detail key of a coalesced pull record: how many pulls it stands for. */
   public static final String COUNT = "count";
@@ -310,20 +366,129 @@ public final class AuditLog implements AutoCloseable {
   /** Detail key of a coalesced pull record: the time of the last pull it stands for. */
   public static final String LAST = "last";
 
-  /** The pulls that one record stands for: the first event, how many, and the latest time. */
-  private static final class Repeats {
-    private final AuditEvent first;
-    private int count = 1;
+  /**
+   * Detail key of a pull record whose pulls came from more than one client or named more than one
+   * reference or digest: a JSON array (as text) with one array per distinct client and resource,
+   * in the order of their first pull: {@code [offset, count, sourceAddress, userAgent, reference,
+   * digest]} — the first such pull in milliseconds after the record's time, how many (both
+   * numbers), then strings as in the record's columns, or {@code null} where the value is the
+   * record's own. The first entry is the record's own client and resource ({@code [0, n, null,
+   * null, null, null]}).
+   */
+  public static final String PULLS = "pulls";
+
+  /** The most characters of {@value #PULLS} in one record (syslog messages stay a few kB). */
+  static final int PULLS_BUDGET = 4096;
+
+  /**
+   * One entry of a pull record: a client and resource, when it first pulled, how many times.
+   *
+   * @param time the first of these pulls
+   */
+  public record Pulls(
+      Instant time,
+      int count,
+      String sourceAddress,
+      String userAgent,
+      String reference,
+      String digest) {}
+
+  /**
+   * The pulls a record stands for, in the order of their first pull: the entries of its {@value
+   * #PULLS}, or its own client and resource {@value #COUNT} times (once when it has no count).
+   *
+   * @throws IllegalArgumentException when {@value #PULLS} is not what {@link #coalesce} writes
+   */
+  public static List<Pulls> pulls(AuditEvent record) {
+    String entries = record.detail().get(PULLS);
+    if (entries == null) {
+      int count = Integer.parseInt(record.detail().getOrDefault(COUNT, "1"));
+      return List.of(new Pulls(
+          record.time(),
+          count,
+          record.sourceAddress(),
+          record.userAgent(),
+          record.reference(),
+          record.digest()));
+    }
+    List<Pulls> pulls = new ArrayList<>();
+    try (JsonParser json = JSON.createParser(entries)) {
+      expect(json, JsonToken.START_ARRAY);
+      while (json.nextToken() == JsonToken.START_ARRAY) {
+        long offset = number(json);
+        int count = Math.toIntExact(number(json));
+        String address = orOwn(json, record.sourceAddress());
+        String agent = orOwn(json, record.userAgent());
+        String reference = orOwn(json, record.reference());
+        String digest = orOwn(json, record.digest());
+        expect(json, JsonToken.END_ARRAY);
+        pulls.add(
+            new Pulls(record.time().plusMillis(offset), count, address, agent, reference, digest));
+      }
+      if (json.currentToken() != JsonToken.END_ARRAY || json.nextToken() != null) {
+        throw new IllegalArgumentException("audit detail.pulls: trailing text");
+      }
+    } catch (IOException | ArithmeticException e) {
+      throw new IllegalArgumentException("audit detail.pulls is malformed: " + e.getMessage(), e);
+    }
+    return pulls;
+  }
+
+  private static void expect(JsonParser json, JsonToken token) throws IOException {
+    if (json.nextToken() != token) {
+      throw new IllegalArgumentException(
+          "audit detail.pulls: expected " + token + " at " + json.currentLocation());
+    }
+  }
+
+  private static long number(JsonParser json) throws IOException {
+    expect(json, JsonToken.VALUE_NUMBER_INT);
+    return json.getLongValue();
+  }
+
+  private static String orOwn(JsonParser json, String own) throws IOException {
+    JsonToken token = json.nextToken();
+    if (token == JsonToken.VALUE_NULL) {
+      return own;
+    }
+    if (token != JsonToken.VALUE_STRING) {
+      throw new IllegalArgumentException(
+          "audit detail.pulls: expected a string or null at " + json.currentLocation());
+    }
+    return json.getText();
+  }
+
+  private static final JsonFactory JSON = new JsonFactory();
+
+  /** The pulls of one party that one record stands for. */
+  private static final class PullGroup {
+    private final Map<Pull, Repeats> pulls = new LinkedHashMap<>();
+    private int count;
+    private int length = 2;
     private Instant earliest;
     private Instant last;
 
-    Repeats(AuditEvent first) {
-      this.first = first;
-      this.earliest = first.time();
-      this.last = first.time();
+    PullGroup(AuditEvent first) {
+      earliest = first.time();
+      last = first.time();
+      add(first);
     }
 
-    void add(AuditEvent event) {
+    /** Adds a pull; false when it is a new entry that would take the record past the budget. */
+    boolean add(AuditEvent event) {
+      Pull pull =
+          new Pull(event.sourceAddress(), event.userAgent(), event.reference(), event.digest());
+      Repeats repeats = pulls.get(pull);
+      if (repeats == null) {
+        int more = entryLength(event);
+        if (!pulls.isEmpty() && length + more > PULLS_BUDGET) {
+          return false;
+        }
+        pulls.put(pull, new Repeats(event));
+        length += more;
+      } else {
+        repeats.add(event);
+      }
       count++;
       if (event.time().isAfter(last)) {
         last = event.time();
@@ -332,16 +497,98 @@ public final class AuditLog implements AutoCloseable {
       if (event.time().isBefore(earliest)) {
         earliest = event.time();
       }
+      return true;
     }
 
     AuditEvent record() {
+      AuditEvent own = pulls.values().iterator().next().first;
       if (count == 1) {
-        return first;
+        return own;
       }
-      Map<String, String> detail = new TreeMap<>(first.detail());
+      Map<String, String> detail = new TreeMap<>(own.detail());
       detail.put(COUNT, Integer.toString(count));
       detail.put(LAST, last.toString());
-      return first.withTime(earliest).withDetail(detail);
+      if (pulls.size() > 1) {
+        detail.put(PULLS, entries(own));
+      }
+      return own.withTime(earliest).withDetail(detail);
+    }
+
+    private String entries(AuditEvent own) {
+      StringWriter out = new StringWriter(length);
+      try (JsonGenerator json = JSON.createGenerator(out)) {
+        json.writeStartArray();
+        for (Repeats repeats : pulls.values()) {
+          AuditEvent e = repeats.first;
+          json.writeStartArray();
+          json.writeNumber(repeats.earliest.toEpochMilli() - earliest.toEpochMilli());
+          json.writeNumber(repeats.count);
+          writeUnlessSame(json, e.sourceAddress(), own.sourceAddress());
+          writeUnlessSame(json, e.userAgent(), own.userAgent());
+          writeUnlessSame(json, e.reference(), own.reference());
+          writeUnlessSame(json, e.digest(), own.digest());
+          json.writeEndArray();
+        }
+        json.writeEndArray();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      return out.toString();
+    }
+
+    private static void writeUnlessSame(JsonGenerator json, String value, String own)
+        throws IOException {
+      if (value.equals(own)) {
+        json.writeNull();
+      } else {
+        json.writeString(value);
+      }
+    }
+
+    /**
+     * An upper bound of one entry's characters in {@value #PULLS}: two numbers of at most 10
+     * digits, each string quoted with every character that JSON escapes counted as six, brackets
+     * and commas.
+     */
+    private static int entryLength(AuditEvent e) {
+      return 2
+          + 10
+          + 10
+          + 6
+          + quoted(e.sourceAddress())
+          + quoted(e.userAgent())
+          + quoted(e.reference())
+          + quoted(e.digest());
+    }
+
+    private static int quoted(String value) {
+      int length = 2 + value.length();
+      for (int i = 0; i < value.length(); i++) {
+        char c = value.charAt(i);
+        if (c < 0x20 || c == '"' || c == '\\') {
+          length += 5;
+        }
+      }
+      return length;
+    }
+  }
+
+  /** The pulls of one client and resource in a record: the first, how many, the earliest time. */
+  private static final class Repeats {
+    private final AuditEvent first;
+    private int count = 1;
+    private Instant earliest;
+
+    Repeats(AuditEvent first) {
+      this.first = first;
+      this.earliest = first.time();
+    }
+
+    void add(AuditEvent event) {
+      count++;
+      if (event.time().isBefore(earliest)) {
+        earliest = event.time();
+      }
     }
   }
 
@@ -356,7 +603,7 @@ public final class AuditLog implements AutoCloseable {
    * context switch each, and a system call on the request's side; measured as a fifth of the
    * pull records' cost). {@link #recordAsync} wakes it once when half the bound is queued.
    */
-  private void gather(List<AuditEvent> batch) {
+  private void gather(List<Supplier<AuditEvent>> batch) {
     long deadline = System.nanoTime() + LINGER.toNanos();
     gathering = true;
     while (!closing && pending.get() < half) {
@@ -388,7 +635,7 @@ public final class AuditLog implements AutoCloseable {
       for (AuditEvent e : events) {
         id++;
         String detail = e.detailJson();
-        String hash = ChainHash.hash(previous, ChainHash.canonical(e));
+        String hash = ChainHash.hash(previous, ChainHash.canonical(e, detail));
         insert.setLong(1, id);
         insert.setLong(2, e.time().toEpochMilli());
         insert.setString(3, e.actorType().label());

@@ -81,6 +81,11 @@ public final class ChainHash {
   }
 
   public static byte[] canonical(AuditEvent e) {
+    return canonical(e, e.detailJson());
+  }
+
+  /** The canonical bytes of an event whose {@link AuditEvent#detailJson} is already at hand. */
+  static byte[] canonical(AuditEvent e, String detailJson) {
     return canonical(
         e.time().toEpochMilli(),
         e.actorType().label(),
@@ -93,7 +98,7 @@ public final class ChainHash {
         e.reference(),
         e.digest(),
         e.outcome().label(),
-        e.detailJson());
+        detailJson);
   }
 
   /** {@code SHA-256(prev ‖ canonical)} in lower-case hex; a malformed prev hashes as given text. */

@@ -216,13 +216,12 @@ public final class ManifestService {
     if (!recordPulls) {
       return;
     }
-    audit.recordAsync(actor.event(
-        AuditAction.MANIFEST_PULL,
-        AuditOutcome.SUCCESS,
+    audit.recordPull(
+        actor,
         repository.project(),
         repository.value(),
         reference instanceof Tag tag ? tag.value() : "",
-        digest.toString()));
+        digest);
   }
 
   public List<Referrer> referrers(RepositoryName repository, Digest subject, String artifactType) {

@@ -41,11 +41,14 @@ class AuditApiTest {
         event(AuditAction.LOGIN, "mallory", "", AuditOutcome.FAILURE).withTime(t0.plusSeconds(60)));
     audit.record(event(AuditAction.MANIFEST_DELETE, "alice", "team/app", AuditOutcome.SUCCESS)
         .withTime(t0.plusSeconds(120)));
+    List<String> pulled = List.of("alpine", "busybox", "debian", "ubuntu");
     for (int i = 0; i < 4; i++) {
-      // Four clients (addresses), so that the pulls are four records, not one with a count.
-      audit.recordAsync(event(AuditAction.MANIFEST_PULL, "", "library/alpine", AuditOutcome.SUCCESS)
-          .withSource("192.0.2." + (20 + i), "docker/27")
-          .withTime(t0.plusSeconds(180 + i)));
+      // Four repositories, so that the pulls are four records (pulls of one repository by one
+      // actor in a batch are one record; decision 017).
+      audit.recordAsync(
+          event(AuditAction.MANIFEST_PULL, "", "library/" + pulled.get(i), AuditOutcome.SUCCESS)
+              .withSource("192.0.2." + (20 + i), "docker/27")
+              .withTime(t0.plusSeconds(180 + i)));
     }
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (audit.pendingPulls() > 0 && System.nanoTime() < deadline) {
