@@ -3,10 +3,10 @@
 # vs without (false), on TWO warm servers side by side, measured in turn CYCLES times (issue 4
 # §5: pull records cost at most 5 %). CLIENTS picks the load: "distinct" (default: every request
 # from a client of its own, bench/auth/distinct-clients.lua, so that no two pull records are
-# identical), "repeating" (one wrk client repeating itself) or "manifests" (one client pulling
-# MANIFESTS distinct manifests round-robin, bench/auth/many-manifests.lua, the shape of the shared
-# harness's manifest scenario). Decision 017 says how pull records are grouped. Medians of
-# per-cycle ratios.
+# identical), "repeating" (one wrk client repeating itself), "manifests" (one client pulling
+# MANIFESTS distinct manifests by tag round-robin, bench/auth/many-manifests.lua, the shape of the
+# shared harness's manifest scenario) or "digests" (the same by digest). Decision 017 says how
+# pull records are grouped. Medians of per-cycle ratios.
 #
 #   bench/auth/audit-pulls.sh        # needs wrk and a built berth.jar
 #
@@ -32,14 +32,18 @@ script=()
 case "$CLIENTS" in
   distinct) script=(-s bench/auth/distinct-clients.lua) ;;
   manifests) script=(-s bench/auth/many-manifests.lua) ;;
+  digests) script=(-s bench/auth/many-manifests.lua) ;;
   repeating) ;;
-  *) echo "CLIENTS: distinct, repeating or manifests, not '$CLIENTS'" >&2; exit 2 ;;
+  *) echo "CLIENTS: distinct, repeating, manifests or digests, not '$CLIENTS'" >&2; exit 2 ;;
 esac
-# Tags m1..mN of repository "bench": N manifests that differ in an annotation.
+# Tags m1..mN of repository "bench": N manifests that differ in an annotation; their digests go
+# to $WORK/digests-$mode (each server has its own: push_image's layer is random).
 push_manifests() {
   local i m
+  : > "$WORK/digests-$mode"
   for i in $(seq 1 "$MANIFESTS"); do
     m=$(sed "s/}\$/,\"annotations\":{\"bench.index\":\"$i\"}}/" "$WORK/manifest")
+    printf '%s' "$m" | sha256sum | sed 's/^/sha256:/; s/ .*//' >> "$WORK/digests-$mode"
     [ "$i" = 1 ] || echo next
     printf 'url = "%s/v2/bench/manifests/m%d"\nrequest = "PUT"\nuser = "admin:%s"\n' \
       "$BASE" "$i" "$PASSWORD"
@@ -58,13 +62,15 @@ for mode in on off; do
   BASE=http://127.0.0.1:${ports[$mode]}
   wait_for_berth "$BASE"
   push_image
-  [ "$CLIENTS" = manifests ] && push_manifests
+  case "$CLIENTS" in manifests | digests) push_manifests ;; esac
   code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/v2/bench/manifests/v1")
   [ "$code" = 200 ] || { echo "anonymous pull from $mode failed ($code)"; exit 1; }
 done
 measure() { # $1 mode $2 seconds; prints "req/s cpu-us-per-request non-2xx"
   local t0 t1 out
   t0=$(ticks "${pids[$1]}")
+  # CLIENTS=digests: the lua script pulls by the digests this server stored (push_manifests).
+  [ "$CLIENTS" = digests ] && export DIGESTS="$WORK/digests-$1"
   out=$(wrk -t2 -c64 -d"$2"s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     "${script[@]}" "http://127.0.0.1:${ports[$1]}/v2/bench/manifests/v1")
   t1=$(ticks "${pids[$1]}")

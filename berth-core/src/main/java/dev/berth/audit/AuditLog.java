@@ -43,8 +43,9 @@ import org.slf4j.LoggerFactory;
  *       threads and nodes, and taking that lock last keeps lock order the same everywhere.
  *   <li>{@link #recordAsync} is for pulls, which must not wait: the event joins a bounded queue
  *       that one platform thread writes in batches (one transaction per batch, gathered for up
- *       to 100 ms or until half the bound is queued); identical pulls in a batch become one record
- *       with a count ({@link #coalesce}, decision 017). At most {@code
+ *       to 100 ms or until half the bound is queued); the pulls of one repository by one actor in
+ *       a batch become one record that counts them and lists each client and resource ({@link
+ *       #coalesce}, decision 017). At most {@code
  *       pullBatchSize} pull events are ever queued or being written, so a crash loses at most one
  *       batch; when that many are pending, a new one is dropped and counted ({@link #dropped})
  *       rather than making the request wait. {@link #close} writes what is queued.
@@ -360,10 +361,10 @@ public final class AuditLog implements AutoCloseable {
   /** Within a record: the client (address, {@code User-Agent}) and what it pulled. */
   private record Pull(String sourceAddress, String userAgent, String reference, String digest) {}
 
-  /** Detail key of a coalesced pull record: how many pulls it stands for. */
+  /** Detail key of a pull record that stands for more than one pull: how many. */
   public static final String COUNT = "count";
 
-  /** Detail key of a coalesced pull record: the time of the last pull it stands for. */
+  /** Detail key of a pull record that stands for more than one pull: the latest one's time. */
   public static final String LAST = "last";
 
   /**
