@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.audit.ActorType;
 import dev.berth.audit.AuditAction;
+import dev.berth.audit.AuditActor;
 import dev.berth.audit.AuditEvent;
 import dev.berth.audit.AuditFilter;
 import dev.berth.audit.AuditKey;
@@ -264,6 +265,33 @@ public abstract class AuditLogContract {
     assertThat(verify().intact()).isTrue();
     assertThat(log.recordAsync(pull(0))).as("after close").isFalse();
     assertThat(log.dropped()).isEqualTo(1);
+  }
+
+  @Test
+  void aPullNotedOnTheRequestPathIsRecordedAsItsEvent() {
+    AuditLog log = log(database, new AuditLog.Settings(1000, 500));
+    AuditActor actor = new AuditActor(ActorType.USER, "alice", "198.51.100.9", "skopeo/1.13");
+    String digest = "sha256:" + "ab".repeat(32);
+    Instant before = Instant.ofEpochMilli(System.currentTimeMillis());
+    assertThat(log.recordPull(actor, "library", "library/alpine", "latest", digest))
+        .isTrue();
+    Instant after = Instant.ofEpochMilli(System.currentTimeMillis());
+    log.close();
+
+    AuditRecord record = new AuditQuery(database)
+        .all(AuditFilter.ALL.withAction(AuditAction.MANIFEST_PULL))
+        .getFirst();
+    assertThat(record.event().time()).isBetween(before, after);
+    assertThat(record.event())
+        .isEqualTo(actor.event(
+            record.event().time(),
+            AuditAction.MANIFEST_PULL,
+            AuditOutcome.SUCCESS,
+            "library",
+            "library/alpine",
+            "latest",
+            digest));
+    assertThat(verify().intact()).isTrue();
   }
 
   @Test
