@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  *       threads and nodes, and taking that lock last keeps lock order the same everywhere.
  *   <li>{@link #recordAsync} is for pulls, which must not wait: the event joins a bounded queue
  *       that one platform thread writes in batches (one transaction per batch, gathered for up
- *       to 100 ms or until half the bound is queued); the pulls of one repository by one actor in
+ *       to a second or until half the bound is queued); the pulls of one repository by one actor in
  *       a batch become one record that counts them and lists each client and resource ({@link
  *       #coalesce}, decision 017). At most {@code
  *       pullBatchSize} pull events are ever queued or being written, so a crash loses at most one
@@ -57,8 +57,13 @@ import org.slf4j.LoggerFactory;
 public final class AuditLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
   private static final long DROP_WARNING_INTERVAL_MILLIS = 10_000;
-  /** How long the pull writer waits for a batch to fill (see {@link #gather}). */
-  private static final java.time.Duration LINGER = java.time.Duration.ofMillis(100);
+  /**
+   * How long the pull writer waits for a batch to fill (see {@link #gather}). On SQLite a
+   * commit makes each reader connection drop its page cache (the database changed), so commits at
+   * pull rates slow the reads of every request; fewer commits, less of that (decision 013,
+   * bench/sqlite/ReaderCacheBench.java).
+   */
+  private static final java.time.Duration LINGER = java.time.Duration.ofSeconds(1);
 
   /**
    * @param checkpointInterval records between signed checkpoints ({@code
@@ -67,7 +72,7 @@ public final class AuditLog implements AutoCloseable {
    *     audit.pull-batch-size})
    */
   public record Settings(int checkpointInterval, int pullBatchSize) {
-    public static final Settings DEFAULTS = new Settings(1000, 10_000);
+    public static final Settings DEFAULTS = new Settings(1000, 20_000);
 
     public Settings {
       if (checkpointInterval < 1) {

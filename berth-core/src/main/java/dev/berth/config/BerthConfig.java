@@ -230,7 +230,7 @@ public record BerthConfig(
             "",
             1000,
             true,
-            10_000,
+            20_000,
             new SyslogConfig(false, "udp", "", 514, "local0", "berth", "")),
         new LogConfig("info", "plain", true));
   }

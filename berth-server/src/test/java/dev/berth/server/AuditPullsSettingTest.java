@@ -47,8 +47,8 @@ class AuditPullsSettingTest {
     }
     berth.pushImage("pulls/app", "v2");
     String records = "";
-    // Pull records are written in batches gathered for up to 100 ms: wait for them, or 2 s.
-    for (int attempt = 0; attempt < 20; attempt++) {
+    // Pull records are written in batches gathered for up to a second: wait for them, or 3 s.
+    for (int attempt = 0; attempt < 30; attempt++) {
       records = InProcessBerth.json(berth.get("/api/v1/audit-logs?project=pulls&n=100"))
           .toString();
       if (records.contains("manifest.pull")) {

@@ -385,7 +385,7 @@ public abstract class AuditLogContract {
       pulls += Long.parseLong(record.event().detail().getOrDefault(AuditLog.COUNT, "1"));
     }
     assertThat(pulls).as("pulls counted").isEqualTo(2001);
-    // The writer gathers a batch for up to 100 ms, so 2,000 pulls queued at once are a few records.
+    // The writer gathers a batch for up to a second: 2,000 pulls queued at once are a few records.
     assertThat(records.size()).isBetween(1, 100);
     assertThat(pullsByClient(records))
         .isEqualTo(Map.of("docker/27", 2000, "docker/27 client-5000", 1));
