@@ -16,7 +16,6 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +63,9 @@ public final class AuditLog implements AutoCloseable {
    * bench/sqlite/ReaderCacheBench.java).
    */
   private static final java.time.Duration LINGER = java.time.Duration.ofSeconds(1);
+
+  /** How often the pull writer folds what has queued into the batch it gathers. */
+  private static final java.time.Duration FOLD = java.time.Duration.ofMillis(50);
 
   /**
    * @param checkpointInterval records between signed checkpoints ({@code
@@ -271,7 +273,7 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void writePulls() {
-    List<Supplier<AuditEvent>> batch = new ArrayList<>(Math.min(settings.pullBatchSize(), 1024));
+    List<Supplier<AuditEvent>> drained = new ArrayList<>(Math.min(settings.pullBatchSize(), 1024));
     while (true) {
       Supplier<AuditEvent> first;
       try {
@@ -286,21 +288,20 @@ public final class AuditLog implements AutoCloseable {
         }
         continue;
       }
-      batch.add(first);
-      gather(batch);
+      Coalescer batch = new Coalescer();
+      int size = 1;
       try {
-        List<AuditEvent> events = new ArrayList<>(batch.size());
-        for (Supplier<AuditEvent> event : batch) {
-          events.add(event.get());
-        }
-        List<AuditEvent> records = coalesce(events);
+        batch.add(first.get());
+        size += gather(batch, drained);
+        List<AuditEvent> records = batch.records();
         database.write(c -> append(c, records));
       } catch (RuntimeException e) {
-        dropped.addAndGet(batch.size());
-        log.warn("audit: {} pull record(s) lost: {}", batch.size(), e.getMessage());
+        size += drained.size();
+        dropped.addAndGet(size);
+        log.warn("audit: {} pull record(s) lost: {}", size, e.getMessage());
       } finally {
-        pending.addAndGet(-batch.size());
-        batch.clear();
+        pending.addAndGet(-size);
+        drained.clear();
       }
     }
   }
@@ -314,20 +315,30 @@ public final class AuditLog implements AutoCloseable {
    * they came from more than one client or named more than one reference or digest, it also has
    * {@value #PULLS}: each distinct client and resource with the time of its first pull and its
    * count (see {@link #PULLS}). Records keep the order of their first pull, and a record is full
-   * once {@value #PULLS} would pass {@link #PULLS_BUDGET} characters (the next pulls start
-   * another). Every pull is counted and every client and resource kept; what is given up is the
+   * once {@value #PULLS} would pass {@link #PULLS_BUDGET} characters: the further clients and
+   * resources of its pulls are the next record (its own first client and resource in its
+   * columns), written right after it. Every pull is counted and every client and resource kept; what is given up is the
    * own millisecond of a pull that repeats another's client and resource, within the batch's
    * window (at most {@link #LINGER} plus a write). The columns the query API filters on (actor,
    * project, repository, action, outcome) hold for every pull of a record, and its time is the
    * first pull's, the others within the window.
    */
   static List<AuditEvent> coalesce(List<AuditEvent> batch) {
-    if (batch.size() < 2) {
-      return List.copyOf(batch);
-    }
-    Map<Party, PullGroup> open = new HashMap<>();
-    List<PullGroup> groups = new ArrayList<>();
-    for (AuditEvent event : batch) {
+    Coalescer coalescer = new Coalescer();
+    batch.forEach(coalescer::add);
+    return coalescer.records();
+  }
+
+  /**
+   * A batch being gathered, folded as its pulls arrive (see {@link #coalesce}): the writer keeps
+   * each client and resource once, not each pull's event, so that a second's pulls do not stay
+   * alive for the collector to copy.
+   */
+  private static final class Coalescer {
+    /** In the order of each party's first pull. */
+    private final Map<Party, PullGroup> groups = new LinkedHashMap<>();
+
+    void add(AuditEvent event) {
       Party party = new Party(
           event.actorType(),
           event.actorName(),
@@ -336,21 +347,25 @@ public final class AuditLog implements AutoCloseable {
           event.repository(),
           event.outcome(),
           event.detail());
-      PullGroup group = open.get(party);
-      if (group == null || !group.add(event)) {
-        group = new PullGroup(event);
-        open.put(party, group);
-        groups.add(group);
+      PullGroup group = groups.get(party);
+      if (group == null) {
+        groups.put(party, new PullGroup(event));
+      } else {
+        group.add(event);
       }
     }
-    if (groups.size() == batch.size()) {
-      return List.copyOf(batch);
+
+    List<AuditEvent> records() {
+      List<AuditEvent> records = new ArrayList<>(groups.size());
+      for (PullGroup group : groups.values()) {
+        group.records(records);
+      }
+      return records;
     }
-    List<AuditEvent> records = new ArrayList<>(groups.size());
-    for (PullGroup group : groups) {
-      records.add(group.record());
-    }
-    return records;
+  }
+
+  private static int digits(long n) {
+    return Long.toString(n).length();
   }
 
   /** Who pulled from where, and how it ended: what the pulls of one record share. */
@@ -466,69 +481,112 @@ public final class AuditLog implements AutoCloseable {
 
   private static final JsonFactory JSON = new JsonFactory();
 
-  /** The pulls of one party that one record stands for. */
+  /** The pulls of one party in a batch: one record, or more when its list passes the budget. */
   private static final class PullGroup {
     private final Map<Pull, Repeats> pulls = new LinkedHashMap<>();
+    /** The first pull: its actor, resource and detail are the records'. */
+    private final AuditEvent own;
+
     private int count;
-    private int length = 2;
-    private Instant earliest;
-    private Instant last;
+    private long earliest;
+    private long last;
 
     PullGroup(AuditEvent first) {
-      earliest = first.time();
-      last = first.time();
+      own = first;
+      earliest = first.time().toEpochMilli();
+      last = earliest;
       add(first);
     }
 
-    /** Adds a pull; false when it is a new entry that would take the record past the budget. */
-    boolean add(AuditEvent event) {
-      Pull pull =
-          new Pull(event.sourceAddress(), event.userAgent(), event.reference(), event.digest());
+    void add(AuditEvent event) {
+      // The record's own values, where equal, so that an entry keeps only what differs.
+      Pull pull = new Pull(
+          same(event.sourceAddress(), own.sourceAddress()),
+          same(event.userAgent(), own.userAgent()),
+          same(event.reference(), own.reference()),
+          same(event.digest(), own.digest()));
+      long millis = event.time().toEpochMilli();
       Repeats repeats = pulls.get(pull);
       if (repeats == null) {
-        int more = entryLength(event);
-        if (!pulls.isEmpty() && length + more > PULLS_BUDGET) {
-          return false;
-        }
-        pulls.put(pull, new Repeats(event));
-        length += more;
+        pulls.put(pull, new Repeats(millis));
       } else {
-        repeats.add(event);
+        repeats.add(millis);
       }
       count++;
-      if (event.time().isAfter(last)) {
-        last = event.time();
-      }
+      last = Math.max(last, millis);
       // Threads queue their pulls in about, not exactly, the order of their clocks.
-      if (event.time().isBefore(earliest)) {
-        earliest = event.time();
-      }
-      return true;
+      earliest = Math.min(earliest, millis);
     }
 
-    AuditEvent record() {
-      AuditEvent own = pulls.values().iterator().next().first;
+    private static String same(String value, String own) {
+      return value.equals(own) ? own : value;
+    }
+
+    /**
+     * Adds this group's records: one when its list fits {@link #PULLS_BUDGET}, else one per run of
+     * entries that fits, each with its first entry's client and resource in the columns.
+     */
+    void records(List<AuditEvent> records) {
       if (count == 1) {
-        return own;
+        records.add(own);
+        return;
+      }
+      // Offsets are at most the group's span; counts are known.
+      int offsetDigits = digits(last - earliest);
+      List<Map.Entry<Pull, Repeats>> run = new ArrayList<>();
+      Pull first = null;
+      int length = 2;
+      for (Map.Entry<Pull, Repeats> entry : pulls.entrySet()) {
+        if (first == null) {
+          first = entry.getKey();
+        }
+        int more = entryLength(entry.getKey(), first, offsetDigits, entry.getValue().count);
+        if (!run.isEmpty() && length + more > PULLS_BUDGET) {
+          records.add(record(first, run));
+          run = new ArrayList<>();
+          first = entry.getKey();
+          length = 2;
+          more = entryLength(first, first, offsetDigits, entry.getValue().count);
+        }
+        run.add(entry);
+        length += more;
+      }
+      records.add(record(first, run));
+    }
+
+    private AuditEvent record(Pull first, List<Map.Entry<Pull, Repeats>> run) {
+      long from = Long.MAX_VALUE;
+      long to = Long.MIN_VALUE;
+      int pullCount = 0;
+      for (Map.Entry<Pull, Repeats> entry : run) {
+        from = Math.min(from, entry.getValue().earliest);
+        to = Math.max(to, entry.getValue().latest);
+        pullCount += entry.getValue().count;
+      }
+      AuditEvent event = own.withTime(Instant.ofEpochMilli(from))
+          .withSource(first.sourceAddress(), first.userAgent())
+          .withResource(own.project(), own.repository(), first.reference(), first.digest());
+      if (pullCount == 1) {
+        return event;
       }
       Map<String, String> detail = new TreeMap<>(own.detail());
-      detail.put(COUNT, Integer.toString(count));
-      detail.put(LAST, last.toString());
-      if (pulls.size() > 1) {
-        detail.put(PULLS, entries(own));
+      detail.put(COUNT, Integer.toString(pullCount));
+      detail.put(LAST, Instant.ofEpochMilli(to).toString());
+      if (run.size() > 1) {
+        detail.put(PULLS, entries(first, run, from));
       }
-      return own.withTime(earliest).withDetail(detail);
+      return event.withDetail(detail);
     }
 
-    private String entries(AuditEvent own) {
-      StringWriter out = new StringWriter(length);
+    private static String entries(Pull own, List<Map.Entry<Pull, Repeats>> run, long from) {
+      StringWriter out = new StringWriter();
       try (JsonGenerator json = JSON.createGenerator(out)) {
         json.writeStartArray();
-        for (Repeats repeats : pulls.values()) {
-          AuditEvent e = repeats.first;
+        for (Map.Entry<Pull, Repeats> entry : run) {
+          Pull e = entry.getKey();
           json.writeStartArray();
-          json.writeNumber(repeats.earliest.toEpochMilli() - earliest.toEpochMilli());
-          json.writeNumber(repeats.count);
+          json.writeNumber(entry.getValue().earliest - from);
+          json.writeNumber(entry.getValue().count);
           writeUnlessSame(json, e.sourceAddress(), own.sourceAddress());
           writeUnlessSame(json, e.userAgent(), own.userAgent());
           writeUnlessSame(json, e.reference(), own.reference());
@@ -552,19 +610,25 @@ public final class AuditLog implements AutoCloseable {
     }
 
     /**
-     * An upper bound of one entry's characters in {@value #PULLS}: two numbers of at most 10
-     * digits, each string quoted with every character that JSON escapes counted as six, brackets
-     * and commas.
+     * An upper bound of one entry's characters in {@value #PULLS}: its offset (with as many
+     * digits as the group's span) and count, {@code null} for a value that is the record's own,
+     * each other string quoted with every character that JSON escapes counted as six, brackets
+     * and commas. Close, so that records fill to their budget (a bound of ten digits a number
+     * and every string counted filled them to about a third).
      */
-    private static int entryLength(AuditEvent e) {
+    private static int entryLength(Pull e, Pull own, int offsetDigits, int count) {
       return 2
-          + 10
-          + 10
+          + offsetDigits
+          + digits(count)
           + 6
-          + quoted(e.sourceAddress())
-          + quoted(e.userAgent())
-          + quoted(e.reference())
-          + quoted(e.digest());
+          + quotedUnlessSame(e.sourceAddress(), own.sourceAddress())
+          + quotedUnlessSame(e.userAgent(), own.userAgent())
+          + quotedUnlessSame(e.reference(), own.reference())
+          + quotedUnlessSame(e.digest(), own.digest());
+    }
+
+    private static int quotedUnlessSame(String value, String own) {
+      return value.equals(own) ? 4 : quoted(value);
     }
 
     private static int quoted(String value) {
@@ -579,51 +643,69 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
-  /** The pulls of one client and resource in a record: the first, how many, the earliest time. */
+  /** The pulls of one client and resource in a group: how many, the earliest and latest. */
   private static final class Repeats {
-    private final AuditEvent first;
     private int count = 1;
-    private Instant earliest;
+    private long earliest;
+    private long latest;
 
-    Repeats(AuditEvent first) {
-      this.first = first;
-      this.earliest = first.time();
+    Repeats(long millis) {
+      this.earliest = millis;
+      this.latest = millis;
     }
 
-    void add(AuditEvent event) {
+    void add(long millis) {
       count++;
-      if (event.time().isBefore(earliest)) {
-        earliest = event.time();
-      }
+      earliest = Math.min(earliest, millis);
+      latest = Math.max(latest, millis);
     }
   }
 
   /**
-   * Adds the events that arrive within {@link #LINGER}, until half the bound is queued or the log
-   * is closing, then whatever else is queued (up to the bound), so that a steady stream of pulls
-   * costs a few commits a second rather than one per pull or two (each commit is a WAL sync on
-   * SQLite). Half, so that pulls keep being accepted while this batch is written.
+   * Folds into {@code batch} the events that arrive within {@link #LINGER}, until half the bound
+   * is pending or the log is closing, then whatever else is queued (up to the bound), so that a
+   * steady stream of pulls costs a commit a second rather than one per pull or two (each commit
+   * is a WAL sync on SQLite, and costs SQLite's readers their page cache). Half, so that pulls
+   * keep being accepted while this batch is written.
    *
-   * <p>The writer sleeps through the linger rather than waiting on the queue: a thread waiting on
-   * the queue is woken by every pull that joins it, thousands of times a second under load (a
-   * context switch each, and a system call on the request's side; measured as a fifth of the
-   * pull records' cost). {@link #recordAsync} wakes it once when half the bound is queued.
+   * <p>The writer wakes every {@link #FOLD} to fold what has queued, rather than waiting on the
+   * queue: a thread waiting on the queue is woken by every pull that joins it, thousands of times
+   * a second under load (a context switch each, and a system call on the request's side;
+   * measured as a fifth of the pull records' cost). {@link #recordAsync} wakes it once when half
+   * the bound is pending. Folding as it goes, rather than once at the end, keeps a pull's event
+   * alive for at most about {@link #FOLD}: under load the young-generation collections otherwise
+   * copied a second's worth of pull events each time (measured as a third of the pull records'
+   * remaining cost).
+   *
+   * @param drained a list to drain into, empty, left empty unless an event fails
+   * @return how many events it folded
    */
-  private void gather(List<Supplier<AuditEvent>> batch) {
+  private int gather(Coalescer batch, List<Supplier<AuditEvent>> drained) {
     long deadline = System.nanoTime() + LINGER.toNanos();
+    int folded = 0;
     gathering = true;
     while (!closing && pending.get() < half) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
         break;
       }
-      LockSupport.parkNanos(this, left);
+      LockSupport.parkNanos(this, Math.min(left, FOLD.toNanos()));
       if (Thread.interrupted()) {
         closing = true;
       }
+      folded += fold(batch, drained, settings.pullBatchSize() - 1 - folded);
     }
     gathering = false;
-    queue.drainTo(batch, settings.pullBatchSize() - batch.size());
+    return folded + fold(batch, drained, settings.pullBatchSize() - 1 - folded);
+  }
+
+  private int fold(Coalescer batch, List<Supplier<AuditEvent>> drained, int most) {
+    int n = queue.drainTo(drained, most);
+    for (Supplier<AuditEvent> event : drained) {
+      batch.add(event.get());
+    }
+    drained.clear();
+    return n;
   }
 
   /** Appends events in order under the head's lock, in the caller's transaction. */

@@ -103,6 +103,30 @@ class AuditLogCoalesceTest {
   }
 
   @Test
+  void aRecordFillsToItsBudgetWhenOnlyTheClientsDiffer() {
+    // The shape of many clients pulling one tag: only the user agent differs from the record's
+    // own, so an entry is about 40 characters and a record lists ~90 clients, not ~30.
+    List<AuditEvent> batch = new ArrayList<>();
+    for (int i = 0; i < 2000; i++) {
+      batch.add(pull(i / 10, "198.51.100.7", "bench-client-" + i, "latest"));
+    }
+    List<AuditEvent> records = AuditLog.coalesce(batch);
+
+    int pulls = 0;
+    for (AuditEvent record : records) {
+      String list = record.detail().get(AuditLog.PULLS);
+      assertThat(list.length()).isLessThanOrEqualTo(AuditLog.PULLS_BUDGET);
+      if (record != records.getLast()) {
+        // Full, but for the slack of the bound on the next entry's length.
+        assertThat(list.length()).isGreaterThan(AuditLog.PULLS_BUDGET * 4 / 5);
+      }
+      pulls += AuditLog.pulls(record).size();
+    }
+    assertThat(pulls).isEqualTo(2000);
+    assertThat(records.size()).isLessThanOrEqualTo(2000 * 50 / (AuditLog.PULLS_BUDGET * 4 / 5) + 1);
+  }
+
+  @Test
   void aMalformedPullListIsRefusedNotMisread() {
     AuditEvent record = pull(0, "198.51.100.7", "docker/27", "latest");
     for (String bad : List.of(
