@@ -289,18 +289,18 @@ public final class AuditLog implements AutoCloseable {
         continue;
       }
       Coalescer batch = new Coalescer();
-      int size = 1;
       try {
+        batch.taken = 1;
         batch.add(first.get());
-        size += gather(batch, drained);
+        gather(batch, drained);
         List<AuditEvent> records = batch.records();
         database.write(c -> append(c, records));
       } catch (RuntimeException e) {
-        size += drained.size();
-        dropped.addAndGet(size);
-        log.warn("audit: {} pull record(s) lost: {}", size, e.getMessage());
+        dropped.addAndGet(batch.taken);
+        log.warn("audit: {} pull record(s) lost: {}", batch.taken, e.getMessage());
       } finally {
-        pending.addAndGet(-size);
+        gathering = false;
+        pending.addAndGet(-batch.taken);
         drained.clear();
       }
     }
@@ -337,6 +337,9 @@ public final class AuditLog implements AutoCloseable {
   private static final class Coalescer {
     /** In the order of each party's first pull. */
     private final Map<Party, PullGroup> groups = new LinkedHashMap<>();
+
+    /** Events taken off the queue for this batch (the writer's count; pending until written). */
+    private int taken;
 
     void add(AuditEvent event) {
       Party party = new Party(
@@ -678,11 +681,9 @@ public final class AuditLog implements AutoCloseable {
    * remaining cost).
    *
    * @param drained a list to drain into, empty, left empty unless an event fails
-   * @return how many events it folded
    */
-  private int gather(Coalescer batch, List<Supplier<AuditEvent>> drained) {
+  private void gather(Coalescer batch, List<Supplier<AuditEvent>> drained) {
     long deadline = System.nanoTime() + LINGER.toNanos();
-    int folded = 0;
     gathering = true;
     while (!closing && pending.get() < half) {
       long left = deadline - System.nanoTime();
@@ -693,19 +694,20 @@ public final class AuditLog implements AutoCloseable {
       if (Thread.interrupted()) {
         closing = true;
       }
-      folded += fold(batch, drained, settings.pullBatchSize() - 1 - folded);
+      fold(batch, drained);
     }
     gathering = false;
-    return folded + fold(batch, drained, settings.pullBatchSize() - 1 - folded);
+    fold(batch, drained);
   }
 
-  private int fold(Coalescer batch, List<Supplier<AuditEvent>> drained, int most) {
-    int n = queue.drainTo(drained, most);
+  /** Takes what has queued, up to the batch size, into {@code batch}. */
+  private void fold(Coalescer batch, List<Supplier<AuditEvent>> drained) {
+    queue.drainTo(drained, settings.pullBatchSize() - batch.taken);
+    batch.taken += drained.size();
     for (Supplier<AuditEvent> event : drained) {
       batch.add(event.get());
     }
     drained.clear();
-    return n;
   }
 
   /** Appends events in order under the head's lock, in the caller's transaction. */

@@ -295,6 +295,35 @@ public abstract class AuditLogContract {
   }
 
   @Test
+  void pullsQueuedOverSeveralFoldsOfOneBatchAreOneRecord() throws Exception {
+    // The writer folds what has queued every 50 ms and commits after a second: three clients
+    // 150 ms apart are one batch, so one record listing the three (decision 017, session 7).
+    AuditLog log = log(database, new AuditLog.Settings(1000, 500));
+    String digest = "sha256:" + "ab".repeat(32);
+    for (int i = 0; i < 3; i++) {
+      AuditActor client = new AuditActor(ActorType.ANONYMOUS, "", "198.51.100.9", "client-" + i);
+      assertThat(log.recordPull(client, "library", "library/alpine", "latest", digest))
+          .isTrue();
+      Thread.sleep(150);
+    }
+    AuditQuery query = new AuditQuery(database);
+    AuditFilter pulls = AuditFilter.ALL.withAction(AuditAction.MANIFEST_PULL);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (query.all(pulls).isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    // Written without close (which would write whatever is queued as one batch anyway).
+    assertThat(query.all(pulls)).singleElement().satisfies(record -> {
+      assertThat(record.event().detail()).containsEntry(AuditLog.COUNT, "3");
+      assertThat(AuditLog.pulls(record.event()))
+          .extracting(AuditLog.Pulls::userAgent)
+          .containsExactly("client-0", "client-1", "client-2");
+    });
+    log.close();
+    assertThat(verify().intact()).isTrue();
+  }
+
+  @Test
   void aFullQueueDropsAndCountsInsteadOfBlocking() throws Exception {
     AuditLog log = log(database, new AuditLog.Settings(1000, 10));
     CountDownLatch holding = new CountDownLatch(1);
