@@ -11,13 +11,17 @@
 # server first: the writer's per-record code runs ~150 times a second and reaches C2 minutes after
 # the request path does, so a cold pair measures the JIT (docs/benchmarks.md, session 7).
 #
-# Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), PORT (15330; and +1),
+# compare.sh runs A before B in every round; SWAP=1 makes A the server without pull records, so
+# that two runs (one each way) separate the records' cost from going first.
+#
+# Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), SWAP (0), PORT (15330; and +1),
 # BENCH (../shared/bench).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCENARIOS=${SCENARIOS:-manifest}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-90}
+SWAP=${SWAP:-0}
 PORT=${PORT:-15330}
 BENCH=${BENCH:-$(cd .. && pwd)/shared/bench}
 PASSWORD=bench-admin-password
@@ -30,6 +34,7 @@ trap cleanup EXIT
 for mode in on off; do
   port=$PORT pulls=true
   [ "$mode" = off ] && port=$((PORT + 1)) pulls=false
+  [ "$SWAP" = 1 ] && port=$((2 * PORT + 1 - port))
   BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=$pulls BERTH_ADMIN_PASSWORD=$PASSWORD \
     BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:$port --data "$WORK/data-$mode" \
     > "$WORK/berth-$mode.log" 2>&1 &
@@ -42,8 +47,10 @@ for mode in on off; do
       -s bench/auth/distinct-clients.lua "$BASE/v2/bench/manifests/v1" > /dev/null
   fi
 done
-REGBENCH_USER=admin REGBENCH_PASS=$PASSWORD PIDS_A=${pids[on]} PIDS_B=${pids[off]} \
+a=on b=off
+[ "$SWAP" = 1 ] && a=off b=on
+REGBENCH_USER=admin REGBENCH_PASS=$PASSWORD PIDS_A=${pids[$a]} PIDS_B=${pids[$b]} \
   SCENARIOS=$SCENARIOS ROUNDS=$ROUNDS OUT="$WORK/results" \
   "$BENCH/compare.sh" "http://127.0.0.1:$PORT" "http://127.0.0.1:$((PORT + 1))"
 dropped=$(grep -o '[0-9]* pull record(s) dropped' "$WORK/berth-on.log" | tail -1 || true)
-echo "# A = pull records on, B = off; pull records dropped on A: ${dropped:-none}"
+echo "# A = pull records $a, B = $b; pull records dropped: ${dropped:-none}"

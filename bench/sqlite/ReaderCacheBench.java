@@ -12,10 +12,13 @@ import java.sql.*;
  *   for ms in 0 100 1000; do
  *     java -Drate=40000 -cp "$(cat /tmp/cp.txt)" bench/sqlite/ReaderCacheBench.java $ms
  *   done
+ *   java -Dmmap=268435456 -cp "$(cat /tmp/cp.txt)" bench/sqlite/ReaderCacheBench.java 1000
  * </pre>
  */
 public class ReaderCacheBench {
   static final long RATE = Long.getLong("rate", 40000);
+  /** -Dmmap=BYTES: the readers' PRAGMA mmap_size (0, SQLite's default: pages are read with pread). */
+  static final long MMAP = Long.getLong("mmap", 0);
   public static void main(String[] a) throws Exception {
     long every = Long.parseLong(a[0]);
     String path = System.getProperty("java.io.tmpdir") + "/berth-reader-cache-bench.sqlite";
@@ -38,7 +41,7 @@ public class ReaderCacheBench {
     w.commit();
     Connection[] r = new Connection[8];
     PreparedStatement[] q = new PreparedStatement[8];
-    for (int i = 0; i < 8; i++) { r[i] = cfg.createConnection("jdbc:sqlite:" + path); q[i] = r[i].prepareStatement("SELECT digest, body FROM manifests WHERE repo = 'bench' AND tag = ?"); }
+    for (int i = 0; i < 8; i++) { r[i] = cfg.createConnection("jdbc:sqlite:" + path); try (Statement s = r[i].createStatement()) { s.execute("PRAGMA mmap_size = " + MMAP); } q[i] = r[i].prepareStatement("SELECT digest, body FROM manifests WHERE repo = 'bench' AND tag = ?"); }
     Thread writer = new Thread(() -> {
       try (PreparedStatement p = w.prepareStatement("INSERT INTO log (v) VALUES (?)")) {
         while (every > 0) { Thread.sleep(every); p.setString(1, "x".repeat(4000)); p.executeUpdate(); w.commit(); }
@@ -58,7 +61,7 @@ public class ReaderCacheBench {
         if (k > due) Thread.sleep(1);
       }
       long c1 = t.getCurrentThreadCpuTime();
-      if (round >= 3) System.out.printf("commit every %d ms: %.2f us CPU per query (%d queries/s)%n", every, (c1 - c0) / 1e3 / k, k);
+      if (round >= 3) System.out.printf("commit every %d ms, mmap %d: %.2f us CPU per query (%d queries/s)%n", every, MMAP, (c1 - c0) / 1e3 / k, k);
     }
   }
 }
