@@ -17,7 +17,7 @@ import java.sql.*;
  */
 public class ReaderCacheBench {
   static final long RATE = Long.getLong("rate", 40000);
-  /** -Dmmap=BYTES: the readers' PRAGMA mmap_size (0, SQLite's default: pages are read with pread). */
+  /** -Dmmap=BYTES: the readers' PRAGMA mmap_size (0, SQLite's default: pages read with pread). */
   static final long MMAP = Long.getLong("mmap", 0);
   public static void main(String[] a) throws Exception {
     long every = Long.parseLong(a[0]);

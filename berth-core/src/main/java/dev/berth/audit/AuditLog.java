@@ -317,11 +317,11 @@ public final class AuditLog implements AutoCloseable {
    * count (see {@link #PULLS}). Records keep the order of their first pull, and a record is full
    * once {@value #PULLS} would pass {@link #PULLS_BUDGET} characters: the further clients and
    * resources of its pulls are the next record (its own first client and resource in its
-   * columns), written right after it. Every pull is counted and every client and resource kept; what is given up is the
-   * own millisecond of a pull that repeats another's client and resource, within the batch's
-   * window (at most {@link #LINGER} plus a write). The columns the query API filters on (actor,
-   * project, repository, action, outcome) hold for every pull of a record, and its time is the
-   * first pull's, the others within the window.
+   * columns), written right after it. Every pull is counted and every client and resource kept;
+   * what is given up is the own millisecond of a pull that repeats another's client and
+   * resource, within the batch's window (at most {@link #LINGER} plus a write). The columns the
+   * query API filters on (actor, project, repository, action, outcome) hold for every pull of a
+   * record, and its time is the first pull's, the others within the window.
    */
   static List<AuditEvent> coalesce(List<AuditEvent> batch) {
     Coalescer coalescer = new Coalescer();
