@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The shared harness's A/B comparison (../shared/bench/compare.sh) of Berth with pull records
-# (A: audit.pulls=true, the default) against Berth without (B: false), both with access control
-# on and the harness logging in as admin (Basic). The manifest scenario GETs 2,000 distinct
-# manifests round-robin at c=64, so no two pull records in a batch are identical and none is
-# coalesced (decision 017): the audit writer's worst case in the standard scenarios.
+# (audit.pulls=true, the default) against Berth without (false), both with access control on and
+# the harness logging in as admin (Basic). The manifest scenario GETs 2,000 distinct manifests
+# round-robin at c=64, so no two pull records in a batch are identical and none is coalesced
+# (decision 017): the audit writer's worst case in the standard scenarios.
 #
 #   bench/auth/audit-harness.sh        # needs a built berth.jar and Go (the harness builds itself)
 #
@@ -11,46 +11,95 @@
 # server first: the writer's per-record code runs ~150 times a second and reaches C2 minutes after
 # the request path does, so a cold pair measures the JIT (docs/benchmarks.md, session 7).
 #
-# compare.sh runs A before B in every round; SWAP=1 makes A the server without pull records, so
-# that two runs (one each way) separate the records' cost from going first.
+# compare.sh runs A before B in every round, and going first is not neutral: two identical
+# servers measured 0.87-0.93 A/B that way (docs/benchmarks.md, session 8). ORDERS says which
+# server is A: "on" (the server with pull records), "off", or "both" (the default: the whole run
+# twice with fresh servers, on first and then off first, and per figure the geometric mean of
+# the two on/off ratios, in which going first cancels). CONTROL=1 starts both servers WITHOUT
+# pull records (an A/A run: how far apart two identical servers measure here).
 #
-# Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), SWAP (0), PORT (15330; and +1),
-# BENCH (../shared/bench).
+# Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), ORDERS (both), CONTROL (0),
+# PORT (15330; and +1), BENCH (../shared/bench).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCENARIOS=${SCENARIOS:-manifest}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-90}
-SWAP=${SWAP:-0}
+ORDERS=${ORDERS:-both}
+CONTROL=${CONTROL:-0}
 PORT=${PORT:-15330}
 BENCH=${BENCH:-$(cd .. && pwd)/shared/bench}
 PASSWORD=bench-admin-password
 WORK=$(mktemp -d /tmp/berth-audit-harness-XXXX)
 declare -A pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"; }
+stop_servers() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=()
+}
+cleanup() { stop_servers; rm -rf "$WORK"; }
 trap cleanup EXIT
 # shellcheck source=bench/auth/common.sh
 . bench/auth/common.sh
-for mode in on off; do
-  port=$PORT pulls=true
-  [ "$mode" = off ] && port=$((PORT + 1)) pulls=false
-  [ "$SWAP" = 1 ] && port=$((2 * PORT + 1 - port))
-  BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=$pulls BERTH_ADMIN_PASSWORD=$PASSWORD \
-    BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:$port --data "$WORK/data-$mode" \
-    > "$WORK/berth-$mode.log" 2>&1 &
-  pids[$mode]=$!
-  BASE=http://127.0.0.1:$port
-  wait_for_berth "$BASE"
-  if [ "$WARMUP" -gt 0 ]; then
-    push_image
-    wrk -t2 -c64 -d"$WARMUP"s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-      -s bench/auth/distinct-clients.lua "$BASE/v2/bench/manifests/v1" > /dev/null
+case "$ORDERS" in
+  on | off) orders=("$ORDERS") ;;
+  both) orders=(on off) ;;
+  *) echo "ORDERS: on, off or both, not '$ORDERS'" >&2; exit 2 ;;
+esac
+
+# One compare.sh run with fresh servers, the server with pull records as A when $1 is "on";
+# the comparison goes to $WORK/compare-$1.json.
+run_order() {
+  local first=$1 mode port pulls a b dropped
+  for mode in on off; do
+    port=$PORT pulls=true
+    [ "$mode" = off ] && port=$((PORT + 1)) pulls=false
+    [ "$first" = off ] && port=$((2 * PORT + 1 - port))
+    [ "$CONTROL" = 1 ] && pulls=false
+    rm -rf "$WORK/data-$mode"
+    BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=$pulls BERTH_ADMIN_PASSWORD=$PASSWORD \
+      BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:$port --data "$WORK/data-$mode" \
+      > "$WORK/berth-$mode.log" 2>&1 &
+    pids[$mode]=$!
+    BASE=http://127.0.0.1:$port
+    wait_for_berth "$BASE"
+    if [ "$WARMUP" -gt 0 ]; then
+      push_image
+      wrk -t2 -c64 -d"$WARMUP"s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        -s bench/auth/distinct-clients.lua "$BASE/v2/bench/manifests/v1" > /dev/null
+    fi
+  done
+  a=on b=off
+  [ "$first" = off ] && a=off b=on
+  if [ "$CONTROL" = 1 ]; then
+    echo "# A = the server started as '$a', B = '$b' (control: both WITHOUT pull records)"
+  else
+    echo "# A = pull records $a, B = $b"
   fi
+  rm -rf "$WORK/results"
+  REGBENCH_USER=admin REGBENCH_PASS=$PASSWORD PIDS_A=${pids[$a]} PIDS_B=${pids[$b]} \
+    SCENARIOS=$SCENARIOS ROUNDS=$ROUNDS OUT="$WORK/results" \
+    "$BENCH/compare.sh" "http://127.0.0.1:$PORT" "http://127.0.0.1:$((PORT + 1))"
+  cp "$WORK/results/compare.json" "$WORK/compare-$first.json"
+  dropped=$(grep -o '[0-9]* pull record(s) dropped' "$WORK/berth-on.log" | tail -1 || true)
+  echo "# pull records dropped: ${dropped:-none}"
+  stop_servers
+}
+
+for first in "${orders[@]}"; do
+  run_order "$first"
 done
-a=on b=off
-[ "$SWAP" = 1 ] && a=off b=on
-REGBENCH_USER=admin REGBENCH_PASS=$PASSWORD PIDS_A=${pids[$a]} PIDS_B=${pids[$b]} \
-  SCENARIOS=$SCENARIOS ROUNDS=$ROUNDS OUT="$WORK/results" \
-  "$BENCH/compare.sh" "http://127.0.0.1:$PORT" "http://127.0.0.1:$((PORT + 1))"
-dropped=$(grep -o '[0-9]* pull record(s) dropped' "$WORK/berth-on.log" | tail -1 || true)
-echo "# A = pull records $a, B = $b; pull records dropped: ${dropped:-none}"
+if [ "${#orders[@]}" = 2 ]; then
+  # on/off per figure in each order (A/B when on went first, B/A when off did) and their
+  # geometric mean.
+  echo "# on/off ratios$([ "$CONTROL" = 1 ] && echo ' (control: both WITHOUT pull records)'):"
+  echo "#   figure on-first off-first geometric-mean"
+  jq -r -s '
+    (.[0].rows | map({key: .name, value: .ratio_a_over_b}) | from_entries) as $on
+    | .[1].rows[] | select(.counted_in_spread and $on[.name] != null and .ratio_a_over_b > 0)
+    | [.name, $on[.name], 1 / .ratio_a_over_b, (($on[.name] / .ratio_a_over_b) | sqrt)]
+    | "#   \(.[0]) \(.[1] * 1000 | round / 1000) \(.[2] * 1000 | round / 1000)"
+      + " \(.[3] * 1000 | round / 1000)"' \
+    "$WORK/compare-on.json" "$WORK/compare-off.json" | column -t
+fi

@@ -12,12 +12,15 @@
 # drifts within a run: PAIRS=N repeats the whole run with N fresh pairs and reports each pair's
 # median and the median of every cycle; CONTROL=1 starts both servers WITHOUT pull records (an
 # A/A run: how far apart two identical servers measure); THREADS=1 adds the servers' CPU per
-# request by thread (request carriers, HTTP selectors, GC, JIT, the audit and metadata writers).
+# request by thread (request carriers, HTTP selectors, GC, JIT, the audit and metadata writers);
+# BASIC=1 sends admin's Basic credentials with every GET (as the shared harness does) rather
+# than pulling anonymously. SYSCALLS=1 adds each server's file syscalls per request (pread64, pwrite64, fsync, fdatasync;
+# perf tracepoints, needs root): a SQLite reader whose page cache was emptied re-reads with pread.
 #
 #   bench/auth/audit-pulls.sh        # needs wrk and a built berth.jar
 #
 # Environment: CLIENTS (distinct), CYCLES (8), DURATION (8), WARMUP (40), PAIRS (1), CONTROL (0),
-# THREADS (0), PORT (15320; and +1), MANIFESTS (2000, for CLIENTS=manifests).
+# THREADS (0), SYSCALLS (0), BASIC (0), PORT (15320; and +1), MANIFESTS (2000, for CLIENTS=manifests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLIENTS=${CLIENTS:-distinct}
@@ -29,6 +32,10 @@ MANIFESTS=${MANIFESTS:-2000}
 PAIRS=${PAIRS:-1}
 CONTROL=${CONTROL:-0}
 THREADS=${THREADS:-0}
+SYSCALLS=${SYSCALLS:-0}
+BASIC=${BASIC:-0}
+SYSCALL_EVENTS=syscalls:sys_enter_pread64,syscalls:sys_enter_pwrite64
+SYSCALL_EVENTS+=,syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync
 PASSWORD=bench-admin-password
 WORK=$(mktemp -d /tmp/berth-audit-pulls-XXXX)
 declare -A pids=() ports=([on]=$PORT [off]=$((PORT + 1)))
@@ -44,10 +51,11 @@ trap cleanup EXIT
 . bench/auth/common.sh
 
 script=()
+[ "$BASIC" = 1 ] && script+=(-H "Authorization: Basic $(printf 'admin:%s' "$PASSWORD" | base64 -w0)")
 case "$CLIENTS" in
-  distinct) script=(-s bench/auth/distinct-clients.lua) ;;
-  manifests) script=(-s bench/auth/many-manifests.lua) ;;
-  digests) script=(-s bench/auth/many-manifests.lua) ;;
+  distinct) script+=(-s bench/auth/distinct-clients.lua) ;;
+  manifests) script+=(-s bench/auth/many-manifests.lua) ;;
+  digests) script+=(-s bench/auth/many-manifests.lua) ;;
   repeating) ;;
   *) echo "CLIENTS: distinct, repeating, manifests or digests, not '$CLIENTS'" >&2; exit 2 ;;
 esac
@@ -93,14 +101,26 @@ thread_ticks() {
   done 2>/dev/null | awk -F'\t' '{s[$1] += $2} END {for (k in s) print k "\t" s[k]}' | sort
 }
 measure() { # $1 mode $2 seconds; prints "req/s cpu-us-per-request non-2xx"
-  local t0 t1 out before=$WORK/threads-before
+  local t0 t1 out before=$WORK/threads-before perf_pid=
   t0=$(ticks "${pids[$1]}")
   [ "$THREADS" = 1 ] && thread_ticks "${pids[$1]}" > "$before"
+  if [ "$SYSCALLS" = 1 ]; then
+    perf stat -x, -e "$SYSCALL_EVENTS" -p "${pids[$1]}" -o "$WORK/perf-stat" &
+    perf_pid=$!
+  fi
   # CLIENTS=digests: the lua script pulls by the digests this server stored (push_manifests).
   [ "$CLIENTS" = digests ] && export DIGESTS="$WORK/digests-$1"
   out=$(wrk -t2 -c64 -d"$2"s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     "${script[@]}" "http://127.0.0.1:${ports[$1]}/v2/bench/manifests/v1")
   t1=$(ticks "${pids[$1]}")
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"
+    wait "$perf_pid" || true
+    # "mode event count requests" per cycle, into $WORK/syscalls
+    awk -F, -v m="$1" -v n="$(echo "$out" | awk '/requests in/ {print $1}')" \
+      '$3 ~ /^syscalls:/ {sub(/.*sys_enter_/, "", $3); print m, $3, $1 + 0, n}' \
+      "$WORK/perf-stat" >> "$WORK/syscalls"
+  fi
   if [ "$THREADS" = 1 ]; then
     # "mode kind ticks requests" per cycle, into $WORK/threads
     join -t$'\t' "$before" <(thread_ticks "${pids[$1]}") | awk -F'\t' -v m="$1" \
@@ -117,6 +137,7 @@ for pair in $(seq 1 "$PAIRS"); do
   start_servers
   for mode in on off; do measure "$mode" "$WARMUP" > /dev/null; done
   [ "$THREADS" = 1 ] && : > "$WORK/threads"
+  [ "$SYSCALLS" = 1 ] && : > "$WORK/syscalls"
   echo "# pair $pair; clients: $CLIENTS; pair cycle mode req/s server-cpu-us/request non-2xx" \
     "(load $(cut -d' ' -f1 /proc/loadavg))"
   for cycle in $(seq 1 "$CYCLES"); do
@@ -144,6 +165,17 @@ for pair in $(seq 1 "$PAIRS"); do
           if (on >= 0.05 || off >= 0.05) printf "#   %-16s %7.2f %7.2f\n", k, on, off
         }
       }' "$WORK/threads" | sort -k3 -nr
+  fi
+  if [ "$SYSCALLS" = 1 ]; then
+    echo "# pair $pair: file syscalls per 1,000 requests, on / off"
+    awk '{c[$1, $2] += $3; reqs[$1, $2] += $4; kinds[$2] = 1}
+      END {
+        for (k in kinds) {
+          on = reqs["on", k] ? c["on", k] * 1000 / reqs["on", k] : 0
+          off = reqs["off", k] ? c["off", k] * 1000 / reqs["off", k] : 0
+          printf "#   %-10s %9.2f %9.2f\n", k, on, off
+        }
+      }' "$WORK/syscalls" | sort
   fi
   stop_servers
 done
