@@ -2,29 +2,34 @@
 # The shared harness's A/B comparison (../shared/bench/compare.sh) of Berth with pull records
 # (audit.pulls=true, the default) against Berth without (false), both with access control on and
 # the harness logging in as admin (Basic). The manifest scenario GETs 2,000 distinct manifests
-# round-robin at c=64, so no two pull records in a batch are identical and none is coalesced
-# (decision 017): the audit writer's worst case in the standard scenarios.
+# round-robin at c=64, so almost every pull in a batch names another manifest and the records
+# list them one by one (decision 017): the audit writer's worst case in the standard scenarios.
 #
 #   bench/auth/audit-harness.sh        # needs a built berth.jar and Go (the harness builds itself)
 #
 # WARMUP seconds (90) of distinct-client manifest GETs (bench/auth/distinct-clients.lua) on each
 # server first: the writer's per-record code runs ~150 times a second and reaches C2 minutes after
-# the request path does, so a cold pair measures the JIT (docs/benchmarks.md, session 7).
+# the request path does, so a cold pair measures the JIT (docs/benchmarks.md, session 7). Then
+# WARMUP_RUNS (3) unmeasured runs of the harness's own SCENARIOS on each server, so that the code
+# of the measured load (2,000 manifests by tag and digest, and their records) is compiled too.
 #
-# compare.sh runs A before B in every round, and going first is not neutral: two identical
-# servers measured 0.87-0.93 A/B that way (docs/benchmarks.md, session 8). ORDERS says which
-# server is A: "on" (the server with pull records), "off", or "both" (the default: the whole run
-# twice with fresh servers, on first and then off first, and per figure the geometric mean of
-# the two on/off ratios, in which going first cancels). CONTROL=1 starts both servers WITHOUT
-# pull records (an A/A run: how far apart two identical servers measure here).
+# Neither place is neutral: compare.sh runs A before B in every round, and the server started
+# and warmed up first has been idle the longest when the rounds begin; two identical servers so
+# placed measured 0.85-1.00 A/B, A slower in 7 of 8 figures (docs/benchmarks.md, session 8).
+# So A is always started and warmed up first, and ORDERS says which server is A: "on" (the
+# server with pull records), "off", or "both" (the default: the whole run twice with fresh
+# servers, on as A and then off as A, and per figure the geometric mean of the two on/off
+# ratios, in which A's disadvantage cancels). CONTROL=1 starts both servers WITHOUT pull records
+# (an A/A run: how far apart two identical servers measure here).
 #
-# Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), ORDERS (both), CONTROL (0),
-# PORT (15330; and +1), BENCH (../shared/bench).
+# Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), WARMUP_RUNS (3), ORDERS (both),
+# CONTROL (0), PORT (15330; and +1), BENCH (../shared/bench).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCENARIOS=${SCENARIOS:-manifest}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-90}
+WARMUP_RUNS=${WARMUP_RUNS:-3}
 ORDERS=${ORDERS:-both}
 CONTROL=${CONTROL:-0}
 PORT=${PORT:-15330}
@@ -40,6 +45,9 @@ stop_servers() {
 }
 cleanup() { stop_servers; rm -rf "$WORK"; }
 trap cleanup EXIT
+regbench=$("$BENCH/build.sh")
+# shellcheck source=/dev/null
+. "$BENCH/env.sh" # BENCH_WORK: where compare.sh keeps the harness's cache
 # shellcheck source=bench/auth/common.sh
 . bench/auth/common.sh
 case "$ORDERS" in
@@ -48,15 +56,15 @@ case "$ORDERS" in
   *) echo "ORDERS: on, off or both, not '$ORDERS'" >&2; exit 2 ;;
 esac
 
-# One compare.sh run with fresh servers, the server with pull records as A when $1 is "on";
-# the comparison goes to $WORK/compare-$1.json.
+# One compare.sh run with fresh servers, A (started and warmed up first) the server with pull
+# records when $1 is "on", the other when "off"; the comparison goes to $WORK/compare-$1.json.
 run_order() {
-  local first=$1 mode port pulls a b dropped
-  for mode in on off; do
+  local first=$1 mode port pulls a=on b=off dropped
+  [ "$first" = off ] && a=off b=on
+  for mode in $a $b; do
     port=$PORT pulls=true
-    [ "$mode" = off ] && port=$((PORT + 1)) pulls=false
-    [ "$first" = off ] && port=$((2 * PORT + 1 - port))
-    [ "$CONTROL" = 1 ] && pulls=false
+    [ "$mode" = "$b" ] && port=$((PORT + 1))
+    [ "$mode" = off ] || [ "$CONTROL" = 1 ] && pulls=false
     rm -rf "$WORK/data-$mode"
     BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=$pulls BERTH_ADMIN_PASSWORD=$PASSWORD \
       BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:$port --data "$WORK/data-$mode" \
@@ -69,19 +77,31 @@ run_order() {
       wrk -t2 -c64 -d"$WARMUP"s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
         -s bench/auth/distinct-clients.lua "$BASE/v2/bench/manifests/v1" > /dev/null
     fi
+    for run in $(seq 1 "$WARMUP_RUNS"); do
+      REGBENCH_PASS=$PASSWORD "$regbench" run -url "$BASE" -s "$SCENARIOS" -round "$run" \
+        -label warmup -seed 1 -cache "$BENCH_WORK/.cache" -q -user admin > "$WORK/warmup.txt" 2>&1 ||
+        { echo "warm-up run failed:"; cat "$WORK/warmup.txt"; exit 1; } >&2
+    done
   done
-  a=on b=off
-  [ "$first" = off ] && a=off b=on
   if [ "$CONTROL" = 1 ]; then
     echo "# A = the server started as '$a', B = '$b' (control: both WITHOUT pull records)"
   else
     echo "# A = pull records $a, B = $b"
   fi
   rm -rf "$WORK/results"
+  thread_ticks "${pids[$a]}" > "$WORK/threads-a"
+  thread_ticks "${pids[$b]}" > "$WORK/threads-b"
   REGBENCH_USER=admin REGBENCH_PASS=$PASSWORD PIDS_A=${pids[$a]} PIDS_B=${pids[$b]} \
     SCENARIOS=$SCENARIOS ROUNDS=$ROUNDS OUT="$WORK/results" \
     "$BENCH/compare.sh" "http://127.0.0.1:$PORT" "http://127.0.0.1:$((PORT + 1))"
   cp "$WORK/results/compare.json" "$WORK/compare-$first.json"
+  # Where each server's CPU went over the whole comparison (seconds by thread kind).
+  echo "# server CPU over the comparison by thread (s), A ($a) / B ($b):"
+  join -t$'\t' "$WORK/threads-a" <(thread_ticks "${pids[$a]}") > "$WORK/ticks-a"
+  join -t$'\t' "$WORK/threads-b" <(thread_ticks "${pids[$b]}") > "$WORK/ticks-b"
+  join -t$'\t' -a1 -a2 -e0 -o 0,1.2,1.3,2.2,2.3 "$WORK/ticks-a" "$WORK/ticks-b" |
+    awk -F'\t' -v hz="$(getconf CLK_TCK)" '{a = ($3 - $2) / hz; b = ($5 - $4) / hz}
+      a >= 0.1 || b >= 0.1 {printf "#   %-16s %8.2f %8.2f\n", $1, a, b}' | sort -k3 -nr
   dropped=$(grep -o '[0-9]* pull record(s) dropped' "$WORK/berth-on.log" | tail -1 || true)
   echo "# pull records dropped: ${dropped:-none}"
   stop_servers

@@ -93,13 +93,6 @@ start_servers() {
     [ "$code" = 200 ] || { echo "anonymous pull from $mode failed ($code)"; exit 1; }
   done
 }
-# CPU ticks per thread kind of process $1 (thread names without digits), "kind<TAB>ticks".
-thread_ticks() {
-  local t
-  for t in /proc/"$1"/task/*; do
-    printf '%s\t%s\n' "$(tr -d '0-9' < "$t/comm" | tr ' ' _)" "$(awk '{print $14 + $15}' "$t/stat")"
-  done 2>/dev/null | awk -F'\t' '{s[$1] += $2} END {for (k in s) print k "\t" s[k]}' | sort
-}
 measure() { # $1 mode $2 seconds; prints "req/s cpu-us-per-request non-2xx"
   local t0 t1 out before=$WORK/threads-before perf_pid=
   t0=$(ticks "${pids[$1]}")

@@ -33,6 +33,14 @@ wait_for_berth() {
   done
 }
 
+# CPU ticks per thread kind of process $1 (thread names without digits), "kind<TAB>ticks".
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s\t%s\n' "$(tr -d '0-9' < "$t/comm" | tr ' ' _)" "$(awk '{print $14 + $15}' "$t/stat")"
+  done 2>/dev/null | awk -F'\t' '{s[$1] += $2} END {for (k in s) print k "\t" s[k]}' | sort
+}
+
 # Server CPU ticks (user + system) of process $1 so far.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The shared harness's A/B comparison (../shared/bench/compare.sh) of Berth with pull records
+# (audit.pulls=true, the default) against Berth without (false), both with access control on and
+# the harness logging in as admin (Basic). The manifest scenario GETs 2,000 distinct manifests
+# round-robin at c=64, so no two pull records in a batch are identical and none is coalesced
+# (decision 017): the audit writer's worst case in the standard scenarios.
+#
+#   bench/auth/audit-harness.sh        # needs a built berth.jar and Go (the harness builds itself)
+#
+# WARMUP seconds (90) of distinct-client manifest GETs (bench/auth/distinct-clients.lua) on each
+# server first: the writer's per-record code runs ~150 times a second and reaches C2 minutes after
+# the request path does, so a cold pair measures the JIT (docs/benchmarks.md, session 7). Then
+# WARMUP_RUNS (3) unmeasured runs of the harness's own SCENARIOS on each server, so that the code
+# of the measured load (2,000 manifests by tag and digest, and their records) is compiled too.
+#
+# Neither place is neutral: compare.sh runs A before B in every round, and the server started
+# and warmed up first has been idle the longest when the rounds begin; two identical servers
+# measured 0.87-0.93 (first started / second) in the harness (docs/benchmarks.md, session 8).
+# So A is always started and warmed up first, and ORDERS says which server is A: "on" (the
+# server with pull records), "off", or "both" (the default: the whole run twice with fresh
+# servers, on as A and then off as A, and per figure the geometric mean of the two on/off
+# ratios, in which A's disadvantage cancels). CONTROL=1 starts both servers WITHOUT pull records
+# (an A/A run: how far apart two identical servers measure here).
+#
+# Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), WARMUP_RUNS (3), ORDERS (both),
+# CONTROL (0), PORT (15330; and +1), BENCH (../shared/bench).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SCENARIOS=${SCENARIOS:-manifest}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-90}
+WARMUP_RUNS=${WARMUP_RUNS:-3}
+ORDERS=${ORDERS:-both}
+CONTROL=${CONTROL:-0}
+PORT=${PORT:-15330}
+BENCH=${BENCH:-$(cd .. && pwd)/shared/bench}
+PASSWORD=bench-admin-password
+WORK=$(mktemp -d /tmp/berth-audit-harness-XXXX)
+declare -A pids=()
+stop_servers() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=()
+}
+cleanup() { stop_servers; rm -rf "$WORK"; }
+trap cleanup EXIT
+regbench=$("$BENCH/build.sh")
+# shellcheck source=/dev/null
+. "$BENCH/env.sh" # BENCH_WORK: where compare.sh keeps the harness's cache
+# shellcheck source=bench/auth/common.sh
+. bench/auth/common.sh
+case "$ORDERS" in
+  on | off) orders=("$ORDERS") ;;
+  both) orders=(on off) ;;
+  *) echo "ORDERS: on, off or both, not '$ORDERS'" >&2; exit 2 ;;
+esac
+
+# One compare.sh run with fresh servers, A (started and warmed up first) the server with pull
+# records when $1 is "on", the other when "off"; the comparison goes to $WORK/compare-$1.json.
+run_order() {
+  local first=$1 mode port pulls a=on b=off dropped
+  [ "$first" = off ] && a=off b=on
+  for mode in $a $b; do
+    port=$PORT pulls=true
+    [ "$mode" = "$b" ] && port=$((PORT + 1))
+    [ "$mode" = off ] || [ "$CONTROL" = 1 ] && pulls=false
+    rm -rf "$WORK/data-$mode"
+    BERTH_AUTH_ENABLED=true BERTH_AUDIT_PULLS=$pulls BERTH_ADMIN_PASSWORD=$PASSWORD \
+      BERTH_LOG_ACCESS_LOG=false bin/berth serve --addr 127.0.0.1:$port --data "$WORK/data-$mode" \
+      > "$WORK/berth-$mode.log" 2>&1 &
+    pids[$mode]=$!
+    BASE=http://127.0.0.1:$port
+    wait_for_berth "$BASE"
+    if [ "$WARMUP" -gt 0 ]; then
+      push_image
+      wrk -t2 -c64 -d"$WARMUP"s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        -s bench/auth/distinct-clients.lua "$BASE/v2/bench/manifests/v1" > /dev/null
+    fi
+    for run in $(seq 1 "$WARMUP_RUNS"); do
+      REGBENCH_PASS=$PASSWORD "$regbench" run -url "$BASE" -s "$SCENARIOS" -round "$run" \
+        -label warmup -seed 1 -cache "$BENCH_WORK/.cache" -q -user admin > "$WORK/warmup.txt" 2>&1 ||
+        { echo "warm-up run failed:"; cat "$WORK/warmup.txt"; exit 1; } >&2
+    done
+  done
+  if [ "$CONTROL" = 1 ]; then
+    echo "# A = the server started as '$a', B = '$b' (control: both WITHOUT pull records)"
+  else
+    echo "# A = pull records $a, B = $b"
+  fi
+  rm -rf "$WORK/results"
+  REGBENCH_USER=admin REGBENCH_PASS=$PASSWORD PIDS_A=${pids[$a]} PIDS_B=${pids[$b]} \
+    SCENARIOS=$SCENARIOS ROUNDS=$ROUNDS OUT="$WORK/results" \
+    "$BENCH/compare.sh" "http://127.0.0.1:$PORT" "http://127.0.0.1:$((PORT + 1))"
+  cp "$WORK/results/compare.json" "$WORK/compare-$first.json"
+  dropped=$(grep -o '[0-9]* pull record(s) dropped' "$WORK/berth-on.log" | tail -1 || true)
+  echo "# pull records dropped: ${dropped:-none}"
+  stop_servers
+}
+
+for first in "${orders[@]}"; do
+  run_order "$first"
+done
+if [ "${#orders[@]}" = 2 ]; then
+  # on/off per figure in each order (A/B when on went first, B/A when off did) and their
+  # geometric mean.
+  echo "# on/off ratios$([ "$CONTROL" = 1 ] && echo ' (control: both WITHOUT pull records)'):"
+  echo "#   figure on-first off-first geometric-mean"
+  jq -r -s '
+    (.[0].rows | map({key: .name, value: .ratio_a_over_b}) | from_entries) as $on
+    | .[1].rows[] | select(.counted_in_spread and $on[.name] != null and .ratio_a_over_b > 0)
+    | [.name, $on[.name], 1 / .ratio_a_over_b, (($on[.name] / .ratio_a_over_b) | sqrt)]
+    | "#   \(.[0]) \(.[1] * 1000 | round / 1000) \(.[2] * 1000 | round / 1000)"
+      + " \(.[3] * 1000 | round / 1000)"' \
+    "$WORK/compare-on.json" "$WORK/compare-off.json" | column -t
+fi
