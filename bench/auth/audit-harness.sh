@@ -37,12 +37,6 @@ BENCH=${BENCH:-$(cd .. && pwd)/shared/bench}
 PASSWORD=bench-admin-password
 WORK=$(mktemp -d /tmp/berth-audit-harness-XXXX)
 declare -A pids=()
-stop_servers() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  pids=()
-}
 cleanup() { stop_servers; rm -rf "$WORK"; }
 trap cleanup EXIT
 regbench=$("$BENCH/build.sh")

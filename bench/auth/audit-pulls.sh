@@ -14,13 +14,15 @@
 # A/A run: how far apart two identical servers measure); THREADS=1 adds the servers' CPU per
 # request by thread (request carriers, HTTP selectors, GC, JIT, the audit and metadata writers);
 # BASIC=1 sends admin's Basic credentials with every GET (as the shared harness does) rather
-# than pulling anonymously. SYSCALLS=1 adds each server's file syscalls per request (pread64, pwrite64, fsync, fdatasync;
-# perf tracepoints, needs root): a SQLite reader whose page cache was emptied re-reads with pread.
+# than pulling anonymously. SYSCALLS=1 adds each server's file syscalls per request (pread64,
+# pwrite64, fsync, fdatasync; perf tracepoints, needs root): a SQLite reader whose page cache was
+# emptied re-reads with pread.
 #
 #   bench/auth/audit-pulls.sh        # needs wrk and a built berth.jar
 #
 # Environment: CLIENTS (distinct), CYCLES (8), DURATION (8), WARMUP (40), PAIRS (1), CONTROL (0),
-# THREADS (0), SYSCALLS (0), BASIC (0), PORT (15320; and +1), MANIFESTS (2000, for CLIENTS=manifests).
+# THREADS (0), SYSCALLS (0), BASIC (0), PORT (15320; and +1), MANIFESTS (2000, for
+# CLIENTS=manifests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLIENTS=${CLIENTS:-distinct}
@@ -39,12 +41,6 @@ SYSCALL_EVENTS+=,syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync
 PASSWORD=bench-admin-password
 WORK=$(mktemp -d /tmp/berth-audit-pulls-XXXX)
 declare -A pids=() ports=([on]=$PORT [off]=$((PORT + 1)))
-stop_servers() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  pids=()
-}
 cleanup() { stop_servers; rm -rf "$WORK"; }
 trap cleanup EXIT
 # shellcheck source=bench/auth/common.sh

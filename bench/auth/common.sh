@@ -33,6 +33,15 @@ wait_for_berth() {
   done
 }
 
+# Stops the servers whose process ids are the values of the associative array pids, and empties
+# it.
+stop_servers() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=()
+}
+
 # CPU ticks per thread kind of process $1 (thread names without digits), "kind<TAB>ticks".
 thread_ticks() {
   local t
