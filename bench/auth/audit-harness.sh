@@ -19,8 +19,10 @@
 # So A is always started and warmed up first, and ORDERS says which server is A: "on" (the
 # server with pull records), "off", or "both" (the default: the whole run twice with fresh
 # servers, on as A and then off as A, and per figure the geometric mean of the two on/off
-# ratios, in which A's disadvantage cancels). CONTROL=1 starts both servers WITHOUT pull records
-# (an A/A run: how far apart two identical servers measure here).
+# ratios, in which A's disadvantage cancels; then every round's own on/off ratio of both orders
+# pooled, their median and a bootstrap 95 % interval of it: what the rounds can resolve).
+# CONTROL=1 starts both servers WITHOUT pull records (an A/A run: how far apart two identical
+# servers measure here).
 #
 # Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), WARMUP_RUNS (3), ORDERS (both),
 # CONTROL (0), PORT (15330; and +1), BENCH (../shared/bench).
@@ -116,4 +118,41 @@ if [ "${#orders[@]}" = 2 ]; then
     | "#   \(.[0]) \(.[1] * 1000 | round / 1000) \(.[2] * 1000 | round / 1000)"
       + " \(.[3] * 1000 | round / 1000)"' \
     "$WORK/compare-on.json" "$WORK/compare-off.json" | column -t
+  # Every round's own on/off ratio from both orders (A and B of a round ran back to back, so the
+  # machine's drift over the run cancels within a pair), per req/s figure: their median and a
+  # bootstrap 95 % interval of that median (2,000 resamples, fixed seed).
+  echo "# on/off per round, both orders pooled:"
+  echo "#   figure pairs median 95%-interval"
+  jq -r -s '
+    [.[0].rows[] | select(.unit == "req/s") | . as $r
+      | range(0; [.a_values, .b_values] | map(length) | min)
+      | [$r.name, $r.a_values[.] / $r.b_values[.]]]
+    + [.[1].rows[] | select(.unit == "req/s") | . as $r
+      | range(0; [.a_values, .b_values] | map(length) | min)
+      | [$r.name, $r.b_values[.] / $r.a_values[.]]]
+    | .[] | "\(.[0]) \(.[1])"' "$WORK/compare-on.json" "$WORK/compare-off.json" |
+    awk '
+      function median(v, n,   i, j, t) {
+        for (i = 2; i <= n; i++) {
+          t = v[i]
+          for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]
+          v[j + 1] = t
+        }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      }
+      {n[$1]++; r[$1, n[$1]] = $2}
+      END {
+        srand(1)
+        for (f in n) {
+          k = n[f]
+          for (i = 1; i <= k; i++) v[i] = r[f, i]
+          m = median(v, k)
+          for (b = 1; b <= 2000; b++) {
+            for (i = 1; i <= k; i++) v[i] = r[f, int(rand() * k) + 1]
+            boot[b] = median(v, k)
+          }
+          median(boot, 2000)
+          printf "#   %s %d %.3f %.3f..%.3f\n", f, k, m, boot[50], boot[1951]
+        }
+      }' | sort | column -t
 fi
