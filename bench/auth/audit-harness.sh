@@ -123,14 +123,13 @@ if [ "${#orders[@]}" = 2 ]; then
   # bootstrap 95 % interval of that median (2,000 resamples, fixed seed).
   echo "# on/off per round, both orders pooled:"
   echo "#   figure pairs median 95%-interval"
+  # The first file has on as A (on/off = A/B), the second off as A (on/off = B/A).
   jq -r -s '
-    [.[0].rows[] | select(.unit == "req/s") | . as $r
-      | range(0; [.a_values, .b_values] | map(length) | min)
-      | [$r.name, $r.a_values[.] / $r.b_values[.]]]
-    + [.[1].rows[] | select(.unit == "req/s") | . as $r
-      | range(0; [.a_values, .b_values] | map(length) | min)
-      | [$r.name, $r.b_values[.] / $r.a_values[.]]]
-    | .[] | "\(.[0]) \(.[1])"' "$WORK/compare-on.json" "$WORK/compare-off.json" |
+    to_entries[] | .key as $off_first | .value.rows[] | select(.unit == "req/s") | . as $r
+    | range(0; [.a_values, .b_values] | map(length) | min)
+    | [$r.a_values[.], $r.b_values[.]] | select(all(. > 0))
+    | "\($r.name) \(if $off_first == 1 then .[1] / .[0] else .[0] / .[1] end)"' \
+    "$WORK/compare-on.json" "$WORK/compare-off.json" |
     awk '
       function median(v, n,   i, j, t) {
         for (i = 2; i <= n; i++) {
