@@ -24,8 +24,16 @@
 # CONTROL=1 starts both servers WITHOUT pull records (an A/A run: how far apart two identical
 # servers measure here).
 #
+# PHASE sets how long each GET/HEAD phase of the manifest scenario lasts (regbench's -md; its
+# default 5s when unset). The machine's speed drifts over tens of seconds here, so A's and B's
+# phase of one round, a whole scenario apart, differ by up to ±30 %; shorter phases bring the two
+# closer in time and give more rounds an hour (docs/benchmarks.md, session 11).
+#
+# KEEP=DIR keeps each order's comparison (compare-on.json, compare-off.json: every round's
+# figures) and the servers' logs there; the rest of the work directory is removed at the end.
+#
 # Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), WARMUP_RUNS (3), ORDERS (both),
-# CONTROL (0), PORT (15330; and +1), BENCH (../shared/bench).
+# CONTROL (0), PHASE (unset), KEEP (unset), PORT (15330; and +1), BENCH (../shared/bench).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCENARIOS=${SCENARIOS:-manifest}
@@ -34,6 +42,8 @@ WARMUP=${WARMUP:-90}
 WARMUP_RUNS=${WARMUP_RUNS:-3}
 ORDERS=${ORDERS:-both}
 CONTROL=${CONTROL:-0}
+PHASE=${PHASE:-}
+KEEP=${KEEP:-}
 PORT=${PORT:-15330}
 BENCH=${BENCH:-$(cd .. && pwd)/shared/bench}
 PASSWORD=bench-admin-password
@@ -46,6 +56,8 @@ regbench=$("$BENCH/build.sh")
 . "$BENCH/env.sh" # BENCH_WORK: where compare.sh keeps the harness's cache
 # shellcheck source=bench/auth/common.sh
 . bench/auth/common.sh
+phase=()
+[ -n "$PHASE" ] && phase=(-md "$PHASE")
 case "$ORDERS" in
   on | off) orders=("$ORDERS") ;;
   both) orders=(on off) ;;
@@ -75,7 +87,8 @@ run_order() {
     fi
     for run in $(seq 1 "$WARMUP_RUNS"); do
       REGBENCH_PASS=$PASSWORD "$regbench" run -url "$BASE" -s "$SCENARIOS" -round "$run" \
-        -label warmup -seed 1 -cache "$BENCH_WORK/.cache" -q -user admin > "$WORK/warmup.txt" 2>&1 ||
+        -label warmup -seed 1 -cache "$BENCH_WORK/.cache" -q -user admin "${phase[@]}" \
+        > "$WORK/warmup.txt" 2>&1 ||
         { echo "warm-up run failed:"; cat "$WORK/warmup.txt"; exit 1; } >&2
     done
   done
@@ -89,8 +102,14 @@ run_order() {
   thread_ticks "${pids[$b]}" > "$WORK/threads-b"
   REGBENCH_USER=admin REGBENCH_PASS=$PASSWORD PIDS_A=${pids[$a]} PIDS_B=${pids[$b]} \
     SCENARIOS=$SCENARIOS ROUNDS=$ROUNDS OUT="$WORK/results" \
-    "$BENCH/compare.sh" "http://127.0.0.1:$PORT" "http://127.0.0.1:$((PORT + 1))"
+    "$BENCH/compare.sh" "http://127.0.0.1:$PORT" "http://127.0.0.1:$((PORT + 1))" "${phase[@]}"
   cp "$WORK/results/compare.json" "$WORK/compare-$first.json"
+  if [ -n "$KEEP" ]; then
+    mkdir -p "$KEEP"
+    cp "$WORK/compare-$first.json" "$KEEP/"
+    cp "$WORK/berth-on.log" "$KEEP/berth-on-$first-first.log"
+    cp "$WORK/berth-off.log" "$KEEP/berth-off-$first-first.log"
+  fi
   # Where each server's CPU went over the whole comparison (seconds by thread kind).
   echo "# server CPU over the comparison by thread (s), A ($a) / B ($b):"
   join -t$'\t' "$WORK/threads-a" <(thread_ticks "${pids[$a]}") > "$WORK/ticks-a"
@@ -120,9 +139,11 @@ if [ "${#orders[@]}" = 2 ]; then
     "$WORK/compare-on.json" "$WORK/compare-off.json" | column -t
   # Every round's own on/off ratio from both orders (A and B of a round ran back to back, so the
   # machine's drift over the run cancels within a pair), per req/s figure: their median and a
-  # bootstrap 95 % interval of that median (2,000 resamples, fixed seed).
+  # bootstrap 95 % interval of that median (2,000 resamples, fixed seed); and their geometric
+  # mean, with its own bootstrap interval from the same resamples (tighter than the median's when
+  # the ratios scatter without outliers).
   echo "# on/off per round, both orders pooled:"
-  echo "#   figure pairs median 95%-interval"
+  echo "#   figure pairs median 95%-interval geometric-mean 95%-interval"
   # The first file has on as A (on/off = A/B), the second off as A (on/off = B/A).
   jq -r -s '
     to_entries[] | .key as $off_first | .value.rows[] | select(.unit == "req/s") | . as $r
@@ -144,14 +165,25 @@ if [ "${#orders[@]}" = 2 ]; then
         srand(1)
         for (f in n) {
           k = n[f]
-          for (i = 1; i <= k; i++) v[i] = r[f, i]
+          g = 0
+          for (i = 1; i <= k; i++) {
+            v[i] = r[f, i]
+            g += log(v[i])
+          }
           m = median(v, k)
           for (b = 1; b <= 2000; b++) {
-            for (i = 1; i <= k; i++) v[i] = r[f, int(rand() * k) + 1]
+            s = 0
+            for (i = 1; i <= k; i++) {
+              v[i] = r[f, int(rand() * k) + 1]
+              s += log(v[i])
+            }
             boot[b] = median(v, k)
+            gboot[b] = exp(s / k)
           }
           median(boot, 2000)
-          printf "#   %s %d %.3f %.3f..%.3f\n", f, k, m, boot[50], boot[1951]
+          median(gboot, 2000)
+          printf "#   %s %d %.3f %.3f..%.3f %.3f %.3f..%.3f\n", f, k, m, boot[50], boot[1951],
+            exp(g / k), gboot[50], gboot[1951]
         }
       }' | sort | column -t
 fi
