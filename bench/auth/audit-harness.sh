@@ -31,9 +31,12 @@
 #
 # KEEP=DIR keeps each order's comparison (compare-on.json, compare-off.json: every round's
 # figures) and the servers' logs there; the rest of the work directory is removed at the end.
+# POOL="DIR..." runs nothing: it pools the rounds kept in those directories (several runs) and
+# prints their on/off medians and geometric means as a run with ORDERS=both does.
 #
 # Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), WARMUP_RUNS (3), ORDERS (both),
-# CONTROL (0), PHASE (unset), KEEP (unset), PORT (15330; and +1), BENCH (../shared/bench).
+# CONTROL (0), PHASE (unset), KEEP (unset), POOL (unset), PORT (15330; and +1),
+# BENCH (../shared/bench).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCENARIOS=${SCENARIOS:-manifest}
@@ -44,6 +47,7 @@ ORDERS=${ORDERS:-both}
 CONTROL=${CONTROL:-0}
 PHASE=${PHASE:-}
 KEEP=${KEEP:-}
+POOL=${POOL:-}
 PORT=${PORT:-15330}
 BENCH=${BENCH:-$(cd .. && pwd)/shared/bench}
 PASSWORD=bench-admin-password
@@ -63,6 +67,78 @@ case "$ORDERS" in
   both) orders=(on off) ;;
   *) echo "ORDERS: on, off or both, not '$ORDERS'" >&2; exit 2 ;;
 esac
+
+# Every round's own on/off ratio from the comparisons given (compare-on.json and
+# compare-off.json, of one run or of several; A and B of a round ran back to back, so the
+# machine's drift over a run cancels within a pair), per req/s figure and for both GET figures
+# together: their median and their geometric mean, each with a bootstrap 95 % interval (2,000
+# resamples, fixed seed; the geometric mean's is the tighter when the ratios scatter without
+# outliers).
+pooled() {
+  echo "# on/off per round, both orders pooled:"
+  echo "#   figure pairs median 95%-interval geometric-mean 95%-interval"
+  # compare-on.json has on as A (on/off = A/B), compare-off.json off as A (on/off = B/A). Per
+  # round also both GET figures as one (the geometric mean of the two; they ran one after the other
+  # and move together, so they are not two independent pairs).
+  jq -r '
+    (input_filename | test("compare-off[^/]*$")) as $off_first
+    | def ratio: if $off_first then .[1] / .[0] else .[0] / .[1] end;
+    (.rows | map(select(.unit == "req/s"))) as $rows
+    | ($rows[] | . as $r | range(0; [.a_values, .b_values] | map(length) | min)
+       | [$r.a_values[.], $r.b_values[.]] | select(all(. > 0)) | "\($r.name) \(ratio)"),
+      (($rows | map(select(.name | test("^manifest[.]get_(tag|digest)[.]c64[.]rps$")))) as $g
+       | select($g | length == 2)
+       | range(0; [$g[].a_values, $g[].b_values] | map(length) | min) as $i
+       | [$g[] | [.a_values[$i], .b_values[$i]]] | select(all(.[]; all(. > 0)))
+       | map(ratio) | "manifest.get_both.c64.rps \(.[0] * .[1] | sqrt)")' "$@" |
+    awk '
+      function median(v, n,   i, j, t) {
+        for (i = 2; i <= n; i++) {
+          t = v[i]
+          for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]
+          v[j + 1] = t
+        }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      }
+      {n[$1]++; r[$1, n[$1]] = $2}
+      END {
+        srand(1)
+        for (f in n) {
+          k = n[f]
+          g = 0
+          for (i = 1; i <= k; i++) {
+            v[i] = r[f, i]
+            g += log(v[i])
+          }
+          m = median(v, k)
+          for (b = 1; b <= 2000; b++) {
+            s = 0
+            for (i = 1; i <= k; i++) {
+              v[i] = r[f, int(rand() * k) + 1]
+              s += log(v[i])
+            }
+            boot[b] = median(v, k)
+            gboot[b] = exp(s / k)
+          }
+          median(boot, 2000)
+          median(gboot, 2000)
+          printf "#   %s %d %.3f %.3f..%.3f %.3f %.3f..%.3f\n", f, k, m, boot[50], boot[1951],
+            exp(g / k), gboot[50], gboot[1951]
+        }
+      }' | sort | column -t
+}
+
+if [ -n "$POOL" ]; then
+  kept=()
+  for dir in $POOL; do
+    for order in on off; do
+      [ -f "$dir/compare-$order.json" ] || { echo "POOL: no $dir/compare-$order.json" >&2; exit 2; }
+      kept+=("$dir/compare-$order.json")
+    done
+  done
+  pooled "${kept[@]}"
+  exit 0
+fi
 
 # One compare.sh run with fresh servers, A (started and warmed up first) the server with pull
 # records when $1 is "on", the other when "off"; the comparison goes to $WORK/compare-$1.json.
@@ -137,53 +213,5 @@ if [ "${#orders[@]}" = 2 ]; then
     | "#   \(.[0]) \(.[1] * 1000 | round / 1000) \(.[2] * 1000 | round / 1000)"
       + " \(.[3] * 1000 | round / 1000)"' \
     "$WORK/compare-on.json" "$WORK/compare-off.json" | column -t
-  # Every round's own on/off ratio from both orders (A and B of a round ran back to back, so the
-  # machine's drift over the run cancels within a pair), per req/s figure: their median and a
-  # bootstrap 95 % interval of that median (2,000 resamples, fixed seed); and their geometric
-  # mean, with its own bootstrap interval from the same resamples (tighter than the median's when
-  # the ratios scatter without outliers).
-  echo "# on/off per round, both orders pooled:"
-  echo "#   figure pairs median 95%-interval geometric-mean 95%-interval"
-  # The first file has on as A (on/off = A/B), the second off as A (on/off = B/A).
-  jq -r -s '
-    to_entries[] | .key as $off_first | .value.rows[] | select(.unit == "req/s") | . as $r
-    | range(0; [.a_values, .b_values] | map(length) | min)
-    | [$r.a_values[.], $r.b_values[.]] | select(all(. > 0))
-    | "\($r.name) \(if $off_first == 1 then .[1] / .[0] else .[0] / .[1] end)"' \
-    "$WORK/compare-on.json" "$WORK/compare-off.json" |
-    awk '
-      function median(v, n,   i, j, t) {
-        for (i = 2; i <= n; i++) {
-          t = v[i]
-          for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]
-          v[j + 1] = t
-        }
-        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-      }
-      {n[$1]++; r[$1, n[$1]] = $2}
-      END {
-        srand(1)
-        for (f in n) {
-          k = n[f]
-          g = 0
-          for (i = 1; i <= k; i++) {
-            v[i] = r[f, i]
-            g += log(v[i])
-          }
-          m = median(v, k)
-          for (b = 1; b <= 2000; b++) {
-            s = 0
-            for (i = 1; i <= k; i++) {
-              v[i] = r[f, int(rand() * k) + 1]
-              s += log(v[i])
-            }
-            boot[b] = median(v, k)
-            gboot[b] = exp(s / k)
-          }
-          median(boot, 2000)
-          median(gboot, 2000)
-          printf "#   %s %d %.3f %.3f..%.3f %.3f %.3f..%.3f\n", f, k, m, boot[50], boot[1951],
-            exp(g / k), gboot[50], gboot[1951]
-        }
-      }' | sort | column -t
+  pooled "$WORK/compare-on.json" "$WORK/compare-off.json"
 fi
