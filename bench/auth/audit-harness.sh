@@ -25,9 +25,10 @@
 # servers measure here).
 #
 # PHASE sets how long each GET/HEAD phase of the manifest scenario lasts (regbench's -md; its
-# default 5s when unset). The machine's speed drifts over tens of seconds here, so A's and B's
-# phase of one round, a whole scenario apart, differ by up to ±30 %; shorter phases bring the two
-# closer in time and give more rounds an hour (docs/benchmarks.md, session 11).
+# default 5s when unset). The machine's speed wanders over a few seconds here, so A's and B's
+# phase of one round, a whole scenario apart, see different speeds (single-round ratios
+# 0.55-1.8 with 5 s phases and with 2 s alike); 2 s phases give 2.4x the rounds an hour, each as
+# noisy, so more pairs to pool (docs/benchmarks.md, session 11).
 #
 # KEEP=DIR keeps each order's comparison (compare-on.json, compare-off.json: every round's
 # figures) and the servers' logs there; the rest of the work directory is removed at the end.
