@@ -20,7 +20,8 @@
 # server with pull records), "off", or "both" (the default: the whole run twice with fresh
 # servers, on as A and then off as A, and per figure the geometric mean of the two on/off
 # ratios, in which A's disadvantage cancels; then every round's own on/off ratio of both orders
-# pooled, their median and a bootstrap 95 % interval of it: what the rounds can resolve).
+# pooled, their median and geometric mean with bootstrap 95 % intervals: what the rounds can
+# resolve).
 # CONTROL=1 starts both servers WITHOUT pull records (an A/A run: how far apart two identical
 # servers measure here).
 #
@@ -32,8 +33,9 @@
 #
 # KEEP=DIR keeps each order's comparison (compare-on.json, compare-off.json: every round's
 # figures) and the servers' logs there; the rest of the work directory is removed at the end.
-# POOL="DIR..." runs nothing: it pools the rounds kept in those directories (several runs) and
-# prints their on/off medians and geometric means as a run with ORDERS=both does.
+# POOL="DIR..." runs nothing (needs only jq and awk): it pools the rounds kept in those
+# directories (several runs) and prints their on/off medians and geometric means as a run with
+# ORDERS=both does.
 #
 # Environment: SCENARIOS (manifest), ROUNDS (3), WARMUP (90), WARMUP_RUNS (3), ORDERS (both),
 # CONTROL (0), PHASE (unset), KEEP (unset), POOL (unset), PORT (15330; and +1),
@@ -52,22 +54,6 @@ POOL=${POOL:-}
 PORT=${PORT:-15330}
 BENCH=${BENCH:-$(cd .. && pwd)/shared/bench}
 PASSWORD=bench-admin-password
-WORK=$(mktemp -d /tmp/berth-audit-harness-XXXX)
-declare -A pids=()
-cleanup() { stop_servers; rm -rf "$WORK"; }
-trap cleanup EXIT
-regbench=$("$BENCH/build.sh")
-# shellcheck source=/dev/null
-. "$BENCH/env.sh" # BENCH_WORK: where compare.sh keeps the harness's cache
-# shellcheck source=bench/auth/common.sh
-. bench/auth/common.sh
-phase=()
-[ -n "$PHASE" ] && phase=(-md "$PHASE")
-case "$ORDERS" in
-  on | off) orders=("$ORDERS") ;;
-  both) orders=(on off) ;;
-  *) echo "ORDERS: on, off or both, not '$ORDERS'" >&2; exit 2 ;;
-esac
 
 # Every round's own on/off ratio from the comparisons given (compare-on.json and
 # compare-off.json, of one run or of several; A and B of a round ran back to back, so the
@@ -140,6 +126,23 @@ if [ -n "$POOL" ]; then
   pooled "${kept[@]}"
   exit 0
 fi
+
+WORK=$(mktemp -d /tmp/berth-audit-harness-XXXX)
+declare -A pids=()
+cleanup() { stop_servers; rm -rf "$WORK"; }
+trap cleanup EXIT
+regbench=$("$BENCH/build.sh")
+# shellcheck source=/dev/null
+. "$BENCH/env.sh" # BENCH_WORK: where compare.sh keeps the harness's cache
+# shellcheck source=bench/auth/common.sh
+. bench/auth/common.sh
+phase=()
+[ -n "$PHASE" ] && phase=(-md "$PHASE")
+case "$ORDERS" in
+  on | off) orders=("$ORDERS") ;;
+  both) orders=(on off) ;;
+  *) echo "ORDERS: on, off or both, not '$ORDERS'" >&2; exit 2 ;;
+esac
 
 # One compare.sh run with fresh servers, A (started and warmed up first) the server with pull
 # records when $1 is "on", the other when "off"; the comparison goes to $WORK/compare-$1.json.
