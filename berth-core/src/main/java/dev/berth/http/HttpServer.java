@@ -117,7 +117,7 @@ public final class HttpServer implements AutoCloseable {
     GracefulHandler graceful = new GracefulHandler();
     graceful.setHandler(new Root());
     server.setHandler(graceful);
-    server.setErrorHandler(new JsonErrorHandler());
+    server.setErrorHandler(new JsonErrorHandler(settings.accessLog()));
   }
 
   /** Routes requests whose path starts with {@code prefix} to an endpoint (first match wins). */

@@ -11,6 +11,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
 import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
@@ -23,14 +24,18 @@ import org.junit.jupiter.api.extension.TestWatcher;
  *
  * <p>When a test fails, the server's log is printed to stderr and the directory is kept (its path
  * is printed) so the data can be inspected; otherwise it is deleted after the class, unless the
- * system property {@value #KEEP_PROPERTY} is {@code true}.
+ * system property {@value #KEEP_PROPERTY} is {@code true}. The failure's own message also gets the
+ * log's last {@value #FAILURE_LOG_LINES} lines, so the test summary (often all a CI run shows)
+ * says what the server saw.
  */
-public final class BerthExtension implements BeforeAllCallback, AfterAllCallback, TestWatcher {
+public final class BerthExtension
+    implements BeforeAllCallback, AfterAllCallback, TestWatcher, TestExecutionExceptionHandler {
 
   /** Set this system property to {@code true} to keep the directories of passing classes too. */
   public static final String KEEP_PROPERTY = "berth.it.keep";
 
   private static final int LOG_TAIL_CHARACTERS = 20_000;
+  private static final int FAILURE_LOG_LINES = 30;
 
   private final Consumer<BerthProcess.Builder> options;
   private Path workDirectory;
@@ -93,6 +98,41 @@ public final class BerthExtension implements BeforeAllCallback, AfterAllCallback
           + log.substring(Math.max(0, log.length() - LOG_TAIL_CHARACTERS))
           + "\n---- end of Berth log ----");
     }
+  }
+
+  /** Adds the server log's last lines to a failing test's assertion message (see above). */
+  @Override
+  public void handleTestExecutionException(ExtensionContext context, Throwable failure)
+      throws Throwable {
+    if (berth == null) {
+      throw failure;
+    }
+    String tail = "\n---- the last "
+        + FAILURE_LOG_LINES
+        + " lines of the Berth log "
+        + berth.logFile()
+        + " ----\n"
+        + lastLines(berth.log(), FAILURE_LOG_LINES);
+    if (failure instanceof AssertionError assertion) {
+      AssertionError richer = new AssertionError(assertion.getMessage() + tail, assertion);
+      richer.setStackTrace(assertion.getStackTrace());
+      throw richer;
+    }
+    failure.addSuppressed(new IllegalStateException("Berth log" + tail));
+    throw failure;
+  }
+
+  static String lastLines(String text, int count) {
+    int end = text.endsWith("\n") ? text.length() - 1 : text.length();
+    int start = end;
+    for (int i = 0; i < count && start > 0; i++) {
+      start = text.lastIndexOf('\n', start - 1);
+      if (start < 0) {
+        start = 0;
+        break;
+      }
+    }
+    return text.substring(start == 0 ? 0 : start + 1, end);
   }
 
   public BerthProcess berth() {
