@@ -26,6 +26,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -53,6 +54,12 @@ import org.slf4j.LoggerFactory;
  * (asymmetric algorithms only), issuer, audience = client id, expiry, and the nonce. The
  * provider's discovery document is read at the first login, not at start-up, so that Berth starts
  * while the provider is down; until it answers, logins get 503.
+ *
+ * <p>Some providers keep ID tokens thin and give the user name or the groups only at the userinfo
+ * endpoint. When the ID token lacks the username claim or the groups claim, the userinfo endpoint
+ * is asked with the access token and fills in what is missing (the ID token wins where both have
+ * a claim, as in Harbor); its answer is used only if its {@code sub} is the ID token's (OpenID
+ * Connect Core §5.3.2). If the endpoint fails, the login goes on with the ID token's claims.
  */
 public final class OidcLogin {
   private static final Logger log = LoggerFactory.getLogger(OidcLogin.class);
@@ -69,9 +76,9 @@ public final class OidcLogin {
       JWSAlgorithm.ES512,
       JWSAlgorithm.EdDSA);
 
-  /** The endpoints from the provider's discovery document. */
+  /** The endpoints from the provider's discovery document; {@code userInfo} may be null. */
   private record Endpoints(
-      URI authorization, URI token, DefaultJWTProcessor<SecurityContext> processor) {}
+      URI authorization, URI token, URI userInfo, DefaultJWTProcessor<SecurityContext> processor) {}
 
   /** A login started: where to send the browser, and the signed flow state for the cookie. */
   public record Start(URI redirect, String cookie) {}
@@ -194,8 +201,11 @@ public final class OidcLogin {
       throw refused("the identity provider refused the code (used already, or expired)");
     }
     String idToken;
+    String accessToken;
     try {
-      idToken = json.readTree(response.body()).path("id_token").asText("");
+      JsonNode answer = json.readTree(response.body());
+      idToken = answer.path("id_token").asText("");
+      accessToken = answer.path("access_token").asText("");
     } catch (IOException e) {
       throw refused("the identity provider's token answer is not JSON");
     }
@@ -214,24 +224,100 @@ public final class OidcLogin {
         String.valueOf(claims.getClaim("nonce")).getBytes(StandardCharsets.UTF_8))) {
       throw refused("the ID token's nonce does not match this login");
     }
-    Object name = claims.getClaim(config.usernameClaim());
-    String username = ExternalUserService.username(name == null ? null : name.toString())
-        .orElseThrow(() -> refused("the ID token's claim '" + config.usernameClaim()
-            + "' is missing or not a usable user name (nor may it be 'admin')"));
-    Set<String> groups = new TreeSet<>();
-    Object claim = config.groupsClaim().isEmpty() ? null : claims.getClaim(config.groupsClaim());
-    if (claim instanceof List<?> list) {
-      list.forEach(group -> groups.add(String.valueOf(group)));
-    } else if (claim instanceof String single) {
-      groups.add(single);
+    Map<String, Object> userInfo = Map.of();
+    boolean thin = claims.getClaim(config.usernameClaim()) == null
+        || (!config.groupsClaim().isEmpty() && claims.getClaim(config.groupsClaim()) == null);
+    if (thin && provider.userInfo() != null && !accessToken.isEmpty()) {
+      userInfo = userInfo(provider.userInfo(), accessToken, claims.getSubject());
     }
-    Object email = claims.getClaim("email");
+    Object name = claim(claims, userInfo, config.usernameClaim());
+    String username = ExternalUserService.username(name == null ? null : name.toString())
+        .orElseThrow(() -> refused("the claim '" + config.usernameClaim()
+            + "' (ID token, or userinfo) is missing or not a usable user name (nor may it be"
+            + " 'admin')"));
+    Set<String> groups = config.groupsClaim().isEmpty()
+        ? new TreeSet<>()
+        : groups(claim(claims, userInfo, config.groupsClaim()));
+    Object email = claim(claims, userInfo, "email");
     return new Identity(
         config.issuer() + "#" + claims.getSubject(),
         username,
         email == null ? null : email.toString(),
         groups,
         flow.path("renew").asBoolean(false));
+  }
+
+  /** A claim from the ID token, else from the userinfo answer; null in neither. */
+  private static Object claim(JWTClaimsSet idToken, Map<String, Object> userInfo, String name) {
+    Object value = idToken.getClaim(name);
+    return value != null ? value : userInfo.get(name);
+  }
+
+  /** A groups claim as names: a list of them, or one name alone. */
+  static Set<String> groups(Object claim) {
+    Set<String> groups = new TreeSet<>();
+    if (claim instanceof List<?> list) {
+      list.forEach(group -> groups.add(String.valueOf(group)));
+    } else if (claim instanceof String single) {
+      groups.add(single);
+    }
+    return groups;
+  }
+
+  /**
+   * The userinfo endpoint's claims for the access token, or none when it fails or answers for
+   * another subject. Strings stay strings, arrays become lists of strings.
+   */
+  private Map<String, Object> userInfo(URI endpoint, String accessToken, String subject) {
+    HttpResponse<byte[]> response;
+    try {
+      response = send(
+          HttpRequest.newBuilder(endpoint)
+              .timeout(Duration.ofSeconds(15))
+              .header("Authorization", "Bearer " + accessToken)
+              .header("Accept", "application/json")
+              .GET()
+              .build(),
+          "reading its userinfo endpoint");
+    } catch (RegistryException e) {
+      return Map.of(); // logged by send; the ID token's claims are used alone
+    }
+    if (response.statusCode() != 200) {
+      log.warn(
+          "OIDC userinfo endpoint answered HTTP {}; using the ID token's claims alone",
+          response.statusCode());
+      return Map.of();
+    }
+    try {
+      return userInfoClaims(json.readTree(response.body()), subject);
+    } catch (IOException e) {
+      log.warn("OIDC userinfo answer is not JSON (a signed one is not supported); using the ID"
+          + " token's claims alone");
+      return Map.of();
+    }
+  }
+
+  /** The claims of a userinfo answer, if it is an object about {@code subject}; else none. */
+  static Map<String, Object> userInfoClaims(JsonNode answer, String subject) {
+    if (answer == null || !answer.isObject()) {
+      return Map.of();
+    }
+    if (subject == null || !subject.equals(answer.path("sub").asText(null))) {
+      log.warn("OIDC userinfo answer is about another subject; its claims are not used");
+      return Map.of();
+    }
+    Map<String, Object> claims = new LinkedHashMap<>();
+    answer.properties().forEach(field -> {
+      JsonNode value = field.getValue();
+      if (value.isArray()) {
+        List<String> items = new ArrayList<>();
+        value.forEach(item -> items.add(item.asText()));
+        claims.put(field.getKey(), items);
+      } else if (value.isValueNode() && !value.isNull()) {
+        claims.put(field.getKey(), value.asText());
+      }
+    });
+    return claims;
   }
 
   /** Whether the admin group is configured and among the groups; null when not configured. */
@@ -319,6 +405,9 @@ public final class OidcLogin {
       endpoints = new Endpoints(
           URI.create(document.path("authorization_endpoint").asText()),
           URI.create(document.path("token_endpoint").asText()),
+          document.hasNonNull("userinfo_endpoint")
+              ? URI.create(document.path("userinfo_endpoint").asText())
+              : null,
           processor);
       return endpoints;
     }

@@ -5,6 +5,7 @@ import static dev.berth.server.Logins.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.oauth2.sdk.TokenRequest;
 import java.net.CookieManager;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
+import no.nav.security.mock.oauth2.token.OAuth2TokenCallback;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,8 +26,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code auth.provider: oidc} against a real OpenID Connect provider (NAV's mock-oauth2-server,
  * over HTTP on a port): the browser's authorization code flow followed with redirects, the user
- * created with its groups, its CLI secret used by registry clients, and refusals of a tampered
- * state and a replayed code.
+ * created with its groups, its CLI secret used by registry clients, refusals of a tampered
+ * state and a replayed code, and a thin ID token completed from the userinfo endpoint.
  */
 class OidcLoginTest {
   private static final String ADMIN_PASSWORD = "Admin-Secret-1";
@@ -225,6 +227,85 @@ class OidcLoginTest {
             HttpResponse.BodyHandlers.ofString());
     assertThat(page.statusCode()).isEqualTo(401);
     assertThat(berth.get("/v2/", basic("admin", ADMIN_PASSWORD)).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aThinIdTokenIsCompletedFromTheUserinfoEndpoint() throws Exception {
+    ThinIdToken tokens = new ThinIdToken(
+        "subject-ivan", Map.of("preferred_username", "ivan", "groups", List.of("registry-admins")));
+    provider.enqueueCallback(tokens);
+    HttpResponse<String> page = browser()
+        .send(
+            HttpRequest.newBuilder(berth.uri("/api/v1/oidc/login")).build(),
+            HttpResponse.BodyHandlers.ofString());
+
+    assertThat(tokens.thinTokens()).as("ID tokens issued without the profile").isEqualTo(1);
+    assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
+    JsonNode login = InProcessBerth.JSON.readTree(page.body());
+    assertThat(login.path("username").asText()).isEqualTo("ivan");
+    assertThat(login.path("groups").toString()).isEqualTo("[\"registry-admins\"]");
+    assertThat(login.path("admin").asBoolean()).isTrue();
+    assertThat(berth
+            .get("/api/v1/users", basic("ivan", login.path("cliSecret").asText()))
+            .statusCode())
+        .isEqualTo(200);
+  }
+
+  /**
+   * A provider that keeps the ID token thin (its subject only) and puts the profile in the access
+   * token, which mock-oauth2-server's userinfo endpoint answers with. The two tokens are told
+   * apart by {@code audience}, which the mock asks for the access token only; {@link
+   * #thinTokens} counts the tokens issued without the claims, so a mock that changed this would
+   * fail the test rather than let it pass on a full ID token.
+   */
+  private static final class ThinIdToken implements OAuth2TokenCallback {
+    private final String subject;
+    private final Map<String, Object> accessTokenClaims;
+    private boolean accessToken;
+    private int thinTokens;
+
+    ThinIdToken(String subject, Map<String, Object> accessTokenClaims) {
+      this.subject = subject;
+      this.accessTokenClaims = accessTokenClaims;
+    }
+
+    @Override
+    public String issuerId() {
+      return "default";
+    }
+
+    @Override
+    public String subject(TokenRequest request) {
+      return subject;
+    }
+
+    @Override
+    public String typeHeader(TokenRequest request) {
+      return "JWT";
+    }
+
+    @Override
+    public synchronized List<String> audience(TokenRequest request) {
+      accessToken = true;
+      return List.of("berth-api");
+    }
+
+    @Override
+    public synchronized Map<String, Object> addClaims(TokenRequest request) {
+      Map<String, Object> claims = accessToken ? accessTokenClaims : Map.of();
+      thinTokens += accessToken ? 0 : 1;
+      accessToken = false;
+      return claims;
+    }
+
+    synchronized int thinTokens() {
+      return thinTokens;
+    }
+
+    @Override
+    public long tokenExpiry() {
+      return 3600;
+    }
   }
 
   /** What the provider puts in the next ID token it issues. */
