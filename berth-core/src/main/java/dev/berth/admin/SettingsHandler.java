@@ -75,7 +75,7 @@ final class SettingsHandler {
       switch (entry.getKey()) {
         case USERS_CREATE_PROJECTS -> body.put(key, Boolean.parseBoolean(value));
         case AUDIT_RETENTION_DAYS -> body.put(key, Integer.parseInt(value));
-        case SESSION_IDLE_TIMEOUT -> body.put(key, value);
+        case SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE -> body.put(key, value);
       }
     }
     exchange.send(200, "application/json", json.writeValueAsBytes(body));

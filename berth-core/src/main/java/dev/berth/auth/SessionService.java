@@ -28,7 +28,8 @@ import java.util.Optional;
  * <p>Sessions live in the metadata database, so any node of a cluster answers any request. Only
  * the SHA-256 of an id is stored. A session ends at logout, after {@code
  * auth.session-idle-timeout} without a request (a runtime setting, read at each lookup), at
- * {@code auth.session-max-age} after login whatever the use, and when its user's credential
+ * {@code auth.session-max-age} after login whatever the use (also a runtime setting, read when a
+ * session starts: a change counts for sessions started after it), and when its user's credential
  * version changes (a new password, the user disabled) or the user is deleted. Ended sessions are
  * deleted when next presented and by {@link PurgeSessionsJob}.
  */
@@ -59,24 +60,20 @@ public final class SessionService {
   private final Database database;
   private final Authenticator authenticator;
   private final SystemSettings settings;
-  private final Duration maxAge;
   private final AuditLog audit;
   private final Clock clock;
   private final SessionDao sessions = new SessionDao();
   private final SecureRandom random = new SecureRandom();
 
-  /** @param maxAge the absolute lifetime of a session ({@code auth.session-max-age}) */
   public SessionService(
       Database database,
       Authenticator authenticator,
       SystemSettings settings,
-      Duration maxAge,
       AuditLog audit,
       Clock clock) {
     this.database = database;
     this.authenticator = authenticator;
     this.settings = settings;
-    this.maxAge = maxAge;
     this.audit = audit;
     this.clock = clock;
   }
@@ -132,6 +129,7 @@ public final class SessionService {
     String csrf = randomToken();
     long now = clock.millis();
     database.write(c -> {
+      Duration maxAge = settings.sessionMaxAge(c);
       sessions.insert(c, hash(id), user.id(), version, csrf, now, now + maxAge.toMillis());
       return null;
     });

@@ -115,7 +115,7 @@ public record BerthConfig(
    * from, {@code database}, {@code ldap} or {@code oidc} (the local {@code admin} works with
    * each); {@code session-idle-timeout}: a browser session of the management API unused this
    * long ends (changeable at runtime, {@code /api/v1/system/settings}); {@code session-max-age}:
-   * a session ends this long after login whatever its use.
+   * a session ends this long after login whatever its use (changeable at runtime too).
    */
   public record AuthConfig(
       boolean enabled,

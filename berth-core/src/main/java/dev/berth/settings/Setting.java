@@ -16,13 +16,15 @@ public enum Setting {
   /** Audit records older than this many days are purged daily; 0 keeps them. */
   AUDIT_RETENTION_DAYS("audit.retention-days", Kind.DAYS),
   /** A browser session unused this long ends. */
-  SESSION_IDLE_TIMEOUT("auth.session-idle-timeout", Kind.DURATION);
+  SESSION_IDLE_TIMEOUT("auth.session-idle-timeout", Kind.DURATION, Duration.ofDays(7)),
+  /** A browser session ends this long after its login whatever its use (new sessions). */
+  SESSION_MAX_AGE("auth.session-max-age", Kind.DURATION, Duration.ofDays(30));
 
   /** The longest retention accepted (100 years). */
   static final int MAX_DAYS = 36_500;
 
-  static final Duration MIN_IDLE = Duration.ofSeconds(1);
-  static final Duration MAX_IDLE = Duration.ofDays(7);
+  /** The shortest duration accepted. */
+  static final Duration MIN_DURATION = Duration.ofSeconds(1);
 
   enum Kind {
     BOOLEAN,
@@ -32,10 +34,17 @@ public enum Setting {
 
   private final String key;
   private final Kind kind;
+  /** The longest duration accepted, for {@link Kind#DURATION}; else null. */
+  private final Duration maxDuration;
 
   Setting(String key, Kind kind) {
+    this(key, kind, null);
+  }
+
+  Setting(String key, Kind kind, Duration maxDuration) {
     this.key = key;
     this.kind = kind;
+    this.maxDuration = maxDuration;
   }
 
   public String key() {
@@ -79,8 +88,8 @@ public enum Setting {
         return Integer.toString(value.intValue());
       }
       case DURATION -> {
-        String message = "'" + key + "' must be a duration from " + MIN_IDLE.toSeconds() + "s to "
-            + MAX_IDLE.toDays() + "d such as \"30m\" or \"8h\"";
+        String message = "'" + key + "' must be a duration from " + MIN_DURATION.toSeconds()
+            + "s to " + maxDuration.toDays() + "d such as \"30m\" or \"8h\"";
         if (value == null || !value.isTextual() || value.textValue().length() > 32) {
           throw new IllegalArgumentException(message);
         }
@@ -90,7 +99,7 @@ public enum Setting {
         } catch (RuntimeException e) {
           throw new IllegalArgumentException(message);
         }
-        if (duration.compareTo(MIN_IDLE) < 0 || duration.compareTo(MAX_IDLE) > 0) {
+        if (duration.compareTo(MIN_DURATION) < 0 || duration.compareTo(maxDuration) > 0) {
           throw new IllegalArgumentException(message);
         }
         return ConfigLoader.formatDuration(duration);

@@ -32,9 +32,13 @@ import java.util.function.Consumer;
 public final class SystemSettings {
   /** The configured values, used while the database holds none. */
   public record Defaults(
-      boolean usersCreateProjects, int auditRetentionDays, Duration sessionIdleTimeout) {
+      boolean usersCreateProjects,
+      int auditRetentionDays,
+      Duration sessionIdleTimeout,
+      Duration sessionMaxAge) {
     public Defaults {
       Objects.requireNonNull(sessionIdleTimeout, "sessionIdleTimeout");
+      Objects.requireNonNull(sessionMaxAge, "sessionMaxAge");
     }
   }
 
@@ -55,6 +59,8 @@ public final class SystemSettings {
         Setting.AUDIT_RETENTION_DAYS, Integer.toString(defaults.auditRetentionDays()));
     this.defaults.put(
         Setting.SESSION_IDLE_TIMEOUT, ConfigLoader.formatDuration(defaults.sessionIdleTimeout()));
+    this.defaults.put(
+        Setting.SESSION_MAX_AGE, ConfigLoader.formatDuration(defaults.sessionMaxAge()));
   }
 
   /** Called after a change has committed on this node (e.g. to redefine a schedule). */
@@ -77,6 +83,10 @@ public final class SystemSettings {
 
   public Duration sessionIdleTimeout(Connection c) throws SQLException {
     return ConfigLoader.parseDuration(text(c, Setting.SESSION_IDLE_TIMEOUT));
+  }
+
+  public Duration sessionMaxAge(Connection c) throws SQLException {
+    return ConfigLoader.parseDuration(text(c, Setting.SESSION_MAX_AGE));
   }
 
   /** Every setting's current canonical text, in declaration order. */

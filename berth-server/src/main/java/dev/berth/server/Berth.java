@@ -227,7 +227,8 @@ public final class Berth implements AutoCloseable {
           new SystemSettings.Defaults(
               config.auth().usersCreateProjects(),
               config.audit().retentionDays(),
-              config.auth().sessionIdleTimeout()),
+              config.auth().sessionIdleTimeout(),
+              config.auth().sessionMaxAge()),
           Clock.systemUTC());
       Access access = access(config, database, json.mapper(), environment, audit, settings);
       tokens.complete(access.tokens());
@@ -545,8 +546,8 @@ public final class Berth implements AutoCloseable {
         provider == IdentityProvider.LDAP ? new LdapDirectory(auth.ldap()) : null,
         externalUsers);
     AccessController controller = new AccessController(projects, settings);
-    SessionService sessions = new SessionService(
-        database, authenticator, settings, auth.sessionMaxAge(), audit, Clock.systemUTC());
+    SessionService sessions =
+        new SessionService(database, authenticator, settings, audit, Clock.systemUTC());
     RegistryAccess registry = new RegistryAccess(
         true,
         database,

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A browser session's two ends, with short times ({@code auth.session-idle-timeout: 2s}, {@code
  * auth.session-max-age: 5s}): unused for the idle timeout, or the maximum age after login however
- * busy; and the idle timeout changed at runtime through the settings API.
+ * busy; and both changed at runtime through the settings API.
  */
 class SessionExpiryTest {
   private static final String ADMIN_PASSWORD = "Admin-Secret-1";
@@ -57,20 +57,41 @@ class SessionExpiryTest {
 
   @Test
   void theIdleTimeoutSetAtRuntimeCountsAtOnce() throws Exception {
-    putIdleTimeout("1m");
+    putSetting("auth.session-idle-timeout", "1m");
     try {
       Sessions.Browser admin = browser(berth, "admin", ADMIN_PASSWORD);
       Thread.sleep(2500);
       assertThat(status(admin)).as("idle 2.5s of 1m").isEqualTo(200);
     } finally {
-      putIdleTimeout("2s");
+      putSetting("auth.session-idle-timeout", "2s");
     }
   }
 
-  private static void putIdleTimeout(String value) {
+  @Test
+  void theMaximumAgeSetAtRuntimeCountsForSessionsStartedAfterIt() throws Exception {
+    // A long idle timeout for this test, so that only the maximum age can end a session.
+    putSetting("auth.session-idle-timeout", "1m");
+    Sessions.Browser before = browser(berth, "admin", ADMIN_PASSWORD);
+    putSetting("auth.session-max-age", "2s");
+    try {
+      long start = System.nanoTime();
+      Sessions.Browser after = browser(berth, "admin", ADMIN_PASSWORD);
+      assertThat(status(after)).as("at %.1fs", seconds(start)).isEqualTo(200);
+      Thread.sleep(Math.max(0, (long) ((2.5 - seconds(start)) * 1000)));
+      assertThat(status(after))
+          .as("started after the change, at %.1fs", seconds(start))
+          .isEqualTo(401);
+      assertThat(status(before)).as("started under the 5s maximum age").isEqualTo(200);
+    } finally {
+      putSetting("auth.session-max-age", "5s");
+      putSetting("auth.session-idle-timeout", "2s");
+    }
+  }
+
+  private static void putSetting(String key, String value) {
     HttpResponse<byte[]> put = berth.put(
         "/api/v1/system/settings",
-        Content.utf8("{\"auth.session-idle-timeout\":\"" + value + "\"}"),
+        Content.utf8("{\"" + key + "\":\"" + value + "\"}"),
         with(basic("admin", ADMIN_PASSWORD), "Content-Type", "application/json"));
     assertThat(put.statusCode()).as(text(put)).isEqualTo(200);
   }

@@ -64,6 +64,7 @@ class SystemSettingsTest {
     assertThat(settings.path("auth.users-create-projects").isBoolean()).isTrue();
     assertThat(settings.path("audit.retention-days").isInt()).isTrue();
     assertThat(settings.path("auth.session-idle-timeout").isTextual()).isTrue();
+    assertThat(settings.path("auth.session-max-age").isTextual()).isTrue();
 
     assertThat(berth.get(SETTINGS, basic("alice", "alice-password")).statusCode())
         .isEqualTo(403);
@@ -133,6 +134,9 @@ class SystemSettingsTest {
         "{\"auth.session-idle-timeout\":\"forever\"}",
         "{\"auth.session-idle-timeout\":\"0s\"}",
         "{\"auth.session-idle-timeout\":30}",
+        "{\"auth.session-idle-timeout\":\"8d\"}",
+        "{\"auth.session-max-age\":\"31d\"}",
+        "{\"auth.session-max-age\":\"0s\"}",
         "{\"auth.session-idle-timeout\":\"30m'; DROP TABLE settings; --\"}",
         "{\"x'); DELETE FROM settings; --\":true}",
         "{\"auth.session-idle-timeout\":\"" + "9".repeat(10_000) + "s\"}",
