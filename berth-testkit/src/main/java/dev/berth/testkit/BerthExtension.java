@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -123,16 +124,8 @@ public final class BerthExtension
   }
 
   static String lastLines(String text, int count) {
-    int end = text.endsWith("\n") ? text.length() - 1 : text.length();
-    int start = end;
-    for (int i = 0; i < count && start > 0; i++) {
-      start = text.lastIndexOf('\n', start - 1);
-      if (start < 0) {
-        start = 0;
-        break;
-      }
-    }
-    return text.substring(start == 0 ? 0 : start + 1, end);
+    List<String> lines = text.lines().toList();
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - count), lines.size()));
   }
 
   public BerthProcess berth() {
